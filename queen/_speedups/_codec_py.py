@@ -1,0 +1,190 @@
+"""JSON codec of the hot path: push bodies out, pop answers in, client transaction ids.
+
+This is the documented twin of ``_codec_c.pyx``; both produce byte-identical push bodies and
+equal decoded values.
+
+Push item wire form (client contract §4.4), keys in this order::
+
+    {"queue":Q,"partition":P,"payload":X,"transactionId":T[,"traceId":R]}
+
+* payload ``X`` = ``item["data"]`` if the key exists (even when None), else
+  ``item["payload"]`` if that key exists, else the whole item dict;
+* ``T`` = ``item["transactionId"]`` when truthy (must be a str of at most 255 characters), else
+  a fresh UUIDv7;
+* ``R`` = ``item["traceId"]`` only when it is a canonical UUID string; anything else is dropped
+  and reported through ``on_bad_trace``.
+
+Payloads are encoded by orjson with non-string dict keys allowed (as the stdlib ``json`` the
+reference client used); integers beyond 64 bits fall back to the stdlib encoder with the same
+compact separators, so they are not rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Type, TypeVar
+
+import orjson
+
+from .._errors import QueenPayloadError, QueenValidationError
+
+__all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_DASHES = (8, 13, 18, 23)
+_MAX_NAME = 255  # the broker stores names and transaction ids as VARCHAR(255)
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+M = TypeVar("M")
+
+
+def is_uuid(value: object) -> bool:
+    """True for a canonical 8-4-4-4-12 hex UUID string of any version and case."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    for i, ch in enumerate(value):
+        if i in _DASHES:
+            if ch != "-":
+                return False
+        elif ch not in _HEX:
+            return False
+    return True
+
+
+_uuid_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+_COUNTER_BITS = 74  # 12 bits of rand_a + 62 bits of rand_b
+_COUNTER_MASK = (1 << _COUNTER_BITS) - 1
+
+
+def uuid7() -> str:
+    """A UUIDv7 string (RFC 9562), monotonic within the process.
+
+    Layout: 48-bit Unix milliseconds, version 7, then a 74-bit counter split over ``rand_a``
+    (12 bits) and ``rand_b`` (62 bits) around the variant bits. The counter starts at a random
+    value with its top bit clear in each new millisecond and increments within one (RFC 9562
+    §6.2 method 2); on overflow, or when the clock steps back, the timestamp is carried forward
+    so ids never decrease.
+    """
+    global _last_ms, _counter
+    now = time.time_ns() // 1_000_000
+    with _uuid_lock:
+        if now > _last_ms:
+            _last_ms = now
+            _counter = int.from_bytes(os.urandom(10), "big") >> 7  # 73 random bits
+        else:
+            _counter += 1
+            if _counter > _COUNTER_MASK:
+                _last_ms += 1
+                _counter = int.from_bytes(os.urandom(10), "big") >> 7
+        ms, counter = _last_ms, _counter
+    value = (
+        (ms & 0xFFFFFFFFFFFF) << 80
+        | 0x7 << 76
+        | (counter >> 62) << 64
+        | 0b10 << 62
+        | (counter & 0x3FFFFFFFFFFFFFFF)
+    )
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def dumps_payload(payload: Any) -> bytes:
+    """Compact JSON of a payload; raises :class:`QueenPayloadError` if it has no JSON form."""
+    try:
+        return orjson.dumps(payload, option=_OPTIONS)
+    except TypeError as exc:
+        if "Integer exceeds" not in str(exc):
+            raise QueenPayloadError(f"Payload is not JSON serialisable: {exc}") from exc
+    try:
+        return json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError) as exc:
+        raise QueenPayloadError(f"Payload is not JSON serialisable: {exc}") from exc
+
+
+class PushEncoder:
+    """Encodes push items for one (queue, partition); built once per builder.
+
+    Args:
+        queue: the queue name (the builder's; per-item ``queue`` keys are ignored).
+        partition: the partition name (likewise).
+        on_bad_trace: called with a dropped ``traceId`` value (the client logs a WARNING).
+    """
+
+    __slots__ = ("_on_bad_trace", "_prefix", "partition", "queue")
+
+    def __init__(
+        self,
+        queue: str,
+        partition: str,
+        on_bad_trace: Optional[Callable[[object], None]] = None,
+    ) -> None:
+        self.queue = queue
+        self.partition = partition
+        self._on_bad_trace = on_bad_trace
+        self._prefix = (
+            b'{"queue":'
+            + orjson.dumps(queue)
+            + b',"partition":'
+            + orjson.dumps(partition)
+            + b',"payload":'
+        )
+
+    def item(self, item: Any) -> bytes:
+        """The wire JSON of one user item (see the module docstring)."""
+        if not isinstance(item, dict):
+            raise QueenValidationError(
+                f"push items must be dicts, got {type(item).__name__}"
+            )
+        if "data" in item:
+            payload = item["data"]
+        elif "payload" in item:
+            payload = item["payload"]
+        else:
+            payload = item
+        tx = item.get("transactionId")
+        if not tx:
+            tx = uuid7()
+        elif not isinstance(tx, str) or len(tx) > _MAX_NAME:
+            raise QueenValidationError(
+                f"transactionId must be a string of at most {_MAX_NAME} characters: {tx!r}"
+            )
+        out = self._prefix + dumps_payload(payload) + b',"transactionId":' + orjson.dumps(tx)
+        trace = item.get("traceId")
+        if trace is not None:
+            if is_uuid(trace):
+                out += b',"traceId":' + orjson.dumps(trace)
+            elif self._on_bad_trace is not None:
+                self._on_bad_trace(trace)
+        return out + b"}"
+
+    def items(self, items: Sequence[Any]) -> List[bytes]:
+        """:meth:`item` over a sequence."""
+        return [self.item(item) for item in items]
+
+    @staticmethod
+    def body(encoded: Sequence[bytes]) -> bytes:
+        """The ``POST /api/v1/push`` body for already encoded items."""
+        return b'{"items":[' + b",".join(encoded) + b"]}"
+
+
+def decode_pop(body: bytes, message_cls: Type[M]) -> Tuple[Any, List[M]]:
+    """Decode a pop answer.
+
+    Returns the decoded top-level value (None for an empty body) and its non-null
+    ``messages`` entries, each converted by ``message_cls`` (a dict subclass). Raises
+    ``ValueError`` (orjson.JSONDecodeError) on a body that is not JSON.
+    """
+    if not body:
+        return None, []
+    top = orjson.loads(body)
+    messages = top.get("messages") if isinstance(top, dict) else None
+    if not messages or not isinstance(messages, list):
+        return top, []
+    return top, [message_cls(m) for m in messages if m is not None]  # type: ignore[call-arg]

@@ -31,6 +31,7 @@ __all__ = [
     "fnv1a32",
     "PushEncoder",
     "decode_pop",
+    "dumps_payload",
     "is_uuid",
     "uuid7",
     "Chunk",
@@ -69,13 +70,14 @@ IMPLEMENTATIONS: Dict[str, str] = {
 
 if TYPE_CHECKING:
     from ._batch_py import Chunk, ItemQueue
-    from ._codec_py import PushEncoder, decode_pop, is_uuid, uuid7
+    from ._codec_py import PushEncoder, decode_pop, dumps_payload, is_uuid, uuid7
     from ._ring_py import HashRing, fnv1a32
 else:
     HashRing = _ring.HashRing
     fnv1a32 = _ring.fnv1a32
     PushEncoder = _codec.PushEncoder
     decode_pop = _codec.decode_pop
+    dumps_payload = _codec.dumps_payload
     is_uuid = _codec.is_uuid
     uuid7 = _codec.uuid7
     Chunk = _batch.Chunk

@@ -1,0 +1,469 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# Compiled twin of _codec_py.py (the documented, type-checked one); byte-identical output.
+#
+# Push item wire form (client contract §4.4), assembled into one bytes buffer per item:
+#
+#     <prefix = {"queue":Q,"partition":P,"payload":> X ,"transactionId":"T" [,"traceId":"R"] }
+#
+# X comes from one orjson.dumps call per payload. T is written straight into the buffer when it
+# is generated here or when the user's id is printable ASCII without '"' or '\' (orjson would
+# copy those bytes unchanged); any other id goes through orjson.dumps, as in the pure twin. R is
+# written only after is_uuid() accepted it, so it is hex and dashes.
+#
+# UUIDv7 state (RFC 9562 §6.2 method 2, same layout as the pure twin): 48-bit ms, then a 74-bit
+# counter kept as cnt_a (12 bits, rand_a) and cnt_b (62 bits, rand_b). The GIL serialises the
+# state update: the update reads the clock and the random pool in C and calls no Python code.
+# Random bytes come from a pool filled by os.urandom and refilled before the update, when fewer
+# than one counter seed is left. After fork() the child drops the pool and moves one millisecond
+# ahead, so parent and child never share a counter seed.
+
+import json
+import os
+
+import orjson
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+from .._errors import QueenPayloadError, QueenValidationError
+
+__all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
+
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void *PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    int PyUnicode_READY(object o) except -1
+    bint PyUnicode_IS_ASCII(object o)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
+    bint PyDict_CheckExact(object o)
+    bint PyBytes_CheckExact(object o)
+    int PyDict_Merge(object a, object b, int override) except -1
+    object PyDict_Copy(object d)
+
+cdef extern from *:
+    """
+    #ifdef _WIN32
+    #include <windows.h>
+    static uint64_t queen_now_ms(void) {
+        FILETIME ft;
+        ULARGE_INTEGER u;
+        GetSystemTimePreciseAsFileTime(&ft);
+        u.LowPart = ft.dwLowDateTime;
+        u.HighPart = ft.dwHighDateTime;
+        return (u.QuadPart - 116444736000000000ULL) / 10000ULL;
+    }
+    #else
+    #include <time.h>
+    static uint64_t queen_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
+    }
+    #endif
+
+    /* A plain dict subclass: built by dict's own tp_new/tp_init through the default metaclass,
+       so cls(m) for an exact dict m equals dict.__new__(cls) followed by a merge of m. */
+    static int queen_plain_dict_type(PyObject *cls) {
+        PyTypeObject *t;
+        if (!PyType_Check(cls)) return 0;
+        t = (PyTypeObject *)cls;
+        return Py_TYPE(cls) == &PyType_Type && PyType_IsSubtype(t, &PyDict_Type)
+            && t->tp_new == PyDict_Type.tp_new && t->tp_init == PyDict_Type.tp_init;
+    }
+
+    static PyObject *queen_new_dict_of(PyObject *cls, PyObject *empty_args) {
+        return PyDict_Type.tp_new((PyTypeObject *)cls, empty_args, NULL);
+    }
+    """
+    uint64_t queen_now_ms() nogil
+    bint queen_plain_dict_type(object cls)
+    object queen_new_dict_of(object cls, object empty_args)
+
+
+cdef object _orjson_dumps = orjson.dumps
+cdef object _orjson_loads = orjson.loads
+cdef object _OPTIONS = orjson.OPT_NON_STR_KEYS
+cdef object _json_dumps = json.dumps
+cdef object _urandom = os.urandom
+cdef tuple _EMPTY = ()
+
+cdef enum:
+    MAX_NAME = 255  # the broker stores names and transaction ids as VARCHAR(255)
+    UUID_LEN = 36
+    POOL = 4096
+    SEED = 10  # bytes per counter seed: 80 bits, shifted down to 73
+
+cdef const char *_HEXDIGITS = b"0123456789abcdef"
+cdef bytes _TX_KEY = b',"transactionId":'
+cdef bytes _TRACE_KEY = b',"traceId":'
+
+
+# ---------------------------------------------------------------------------------------------
+# ids
+
+cdef unsigned char _pool[POOL]
+cdef Py_ssize_t _pool_pos = POOL
+cdef uint64_t _last_ms = 0
+cdef uint64_t _cnt_a = 0  # high 12 bits of the counter
+cdef uint64_t _cnt_b = 0  # low 62 bits of the counter
+
+cdef uint64_t CNT_B_MASK = (<uint64_t>1 << 62) - 1
+
+
+cdef int _ensure_pool() except -1:
+    # May release the GIL (os.urandom); callers finish it before touching the id state.
+    global _pool_pos
+    cdef bytes fresh
+    if _pool_pos <= POOL - SEED:
+        return 0
+    fresh = _urandom(POOL)
+    memcpy(_pool, PyBytes_AS_STRING(fresh), POOL)
+    _pool_pos = 0
+    return 0
+
+
+cdef inline void _seed_counter() noexcept nogil:
+    # 73 random bits: cnt_a gets 11 (its top bit clear), cnt_b gets 62.
+    global _pool_pos, _cnt_a, _cnt_b
+    cdef const unsigned char *p = _pool + _pool_pos
+    cdef uint64_t hi = 0
+    cdef uint64_t lo = 0
+    cdef int i
+    _pool_pos += SEED
+    for i in range(2):
+        hi = (hi << 8) | p[i]
+    for i in range(2, SEED):
+        lo = (lo << 8) | p[i]
+    # 80-bit big-endian value v = hi:lo (16:64 bits); counter = v >> 7.
+    _cnt_a = (hi >> 7) & 0x7FF
+    _cnt_b = ((hi & 0x7F) << 55) | (lo >> 9)
+
+
+cdef inline void _next_id(char *out) noexcept nogil:
+    # Writes the 36 characters of the next id. The pool holds at least one seed.
+    global _last_ms, _cnt_a, _cnt_b
+    cdef uint64_t now = queen_now_ms()
+    cdef uint64_t hi, lo
+    cdef int i, j
+    if now > _last_ms:
+        _last_ms = now
+        _seed_counter()
+    else:
+        _cnt_b += 1
+        if _cnt_b > CNT_B_MASK:
+            _cnt_b = 0
+            _cnt_a += 1
+            if _cnt_a > 0xFFF:
+                _last_ms += 1
+                _seed_counter()
+    hi = ((_last_ms & ((<uint64_t>1 << 48) - 1)) << 16) | (<uint64_t>0x7 << 12) | _cnt_a
+    lo = (<uint64_t>0x2 << 62) | _cnt_b
+    j = 0
+    for i in range(16):
+        if j == 8 or j == 13:
+            out[j] = 45  # '-'
+            j += 1
+        out[j] = _HEXDIGITS[(hi >> (60 - 4 * i)) & 0xF]
+        j += 1
+    for i in range(16):
+        if j == 18 or j == 23:
+            out[j] = 45
+            j += 1
+        out[j] = _HEXDIGITS[(lo >> (60 - 4 * i)) & 0xF]
+        j += 1
+
+
+cdef int _fill_id(char *out) except -1:
+    _ensure_pool()
+    _next_id(out)
+    return 0
+
+
+def _after_fork_in_child():
+    global _pool_pos, _last_ms
+    _pool_pos = POOL
+    if _last_ms:
+        _last_ms += 1
+        _ensure_pool()
+        _seed_counter()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def uuid7():
+    cdef str s = PyUnicode_New(UUID_LEN, 127)
+    _fill_id(<char *>PyUnicode_DATA(s))
+    return s
+
+
+cdef bint _is_uuid(object value) except -1:
+    cdef const unsigned char *d
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    if not isinstance(value, str):
+        return False
+    PyUnicode_READY(value)
+    if PyUnicode_GET_LENGTH(value) != UUID_LEN or PyUnicode_KIND(value) != 1:
+        return False
+    d = <const unsigned char *>PyUnicode_DATA(value)
+    for i in range(UUID_LEN):
+        c = d[i]
+        if i == 8 or i == 13 or i == 18 or i == 23:
+            if c != 45:
+                return False
+        elif not ((48 <= c <= 57) or (97 <= c <= 102) or (65 <= c <= 70)):
+            return False
+    return True
+
+
+def is_uuid(value):
+    return _is_uuid(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# payloads and push items
+
+cdef bytes _dumps_payload(object payload):
+    try:
+        return _orjson_dumps(payload, None, _OPTIONS)
+    except TypeError as exc:
+        if "Integer exceeds" not in str(exc):
+            raise QueenPayloadError(f"Payload is not JSON serialisable: {exc}") from exc
+    try:
+        return _json_dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError) as exc:
+        raise QueenPayloadError(f"Payload is not JSON serialisable: {exc}") from exc
+
+
+def dumps_payload(payload):
+    return _dumps_payload(payload)
+
+
+cdef inline bint _plain_ascii(str s) except -1:
+    # True when orjson.dumps(s) is s between quotes: printable ASCII without '"' and '\'.
+    cdef const unsigned char *d
+    cdef Py_ssize_t i, n
+    cdef unsigned char c
+    PyUnicode_READY(s)
+    if not PyUnicode_IS_ASCII(s):
+        return False
+    d = <const unsigned char *>PyUnicode_DATA(s)
+    n = PyUnicode_GET_LENGTH(s)
+    for i in range(n):
+        c = d[i]
+        if c < 0x20 or c == 34 or c == 92:
+            return False
+    return True
+
+
+cdef inline object _get(object d, object key):
+    # Borrowed lookup in an exact dict; None when absent.
+    cdef PyObject *v = PyDict_GetItemWithError(d, key)
+    if v == NULL:
+        return None
+    return <object>v
+
+
+cdef class PushEncoder:
+    cdef public object queue
+    cdef public object partition
+    cdef object _on_bad_trace
+    cdef bytes _prefix
+
+    def __init__(self, queue, partition, on_bad_trace=None):
+        self.queue = queue
+        self.partition = partition
+        self._on_bad_trace = on_bad_trace
+        self._prefix = (
+            b'{"queue":'
+            + _orjson_dumps(queue)
+            + b',"partition":'
+            + _orjson_dumps(partition)
+            + b',"payload":'
+        )
+
+    cdef bytes _encode(self, object item):
+        cdef object payload, tx, trace
+        cdef bytes pbytes
+        cdef bytes txjson = None
+        cdef bytes out
+        cdef char idbuf[UUID_LEN]
+        cdef const char *txdata = NULL
+        cdef Py_ssize_t txlen = 0
+        cdef bint generated = False
+        cdef bint with_trace = False
+        cdef Py_ssize_t plen, n
+        cdef char *w
+        cdef PyObject *v
+
+        if not isinstance(item, dict):
+            raise QueenValidationError(f"push items must be dicts, got {type(item).__name__}")
+        if PyDict_CheckExact(item):
+            v = PyDict_GetItemWithError(item, "data")
+            if v == NULL:
+                v = PyDict_GetItemWithError(item, "payload")
+                if v == NULL:
+                    payload = item
+                else:
+                    payload = <object>v
+            else:
+                payload = <object>v
+            tx = _get(item, "transactionId")
+        else:
+            # A dict subclass may override the mapping protocol: go through it, as the pure twin.
+            if "data" in item:
+                payload = item["data"]
+            elif "payload" in item:
+                payload = item["payload"]
+            else:
+                payload = item
+            tx = item.get("transactionId")
+
+        if not tx:
+            _fill_id(idbuf)
+            generated = True
+        elif not isinstance(tx, str) or len(<str>tx) > MAX_NAME:
+            raise QueenValidationError(
+                f"transactionId must be a string of at most {MAX_NAME} characters: {tx!r}"
+            )
+
+        pbytes = _dumps_payload(payload)
+
+        if generated:
+            txdata = idbuf
+            txlen = UUID_LEN
+        elif _plain_ascii(<str>tx):
+            txdata = <const char *>PyUnicode_DATA(tx)
+            txlen = PyUnicode_GET_LENGTH(tx)
+        else:
+            txjson = _orjson_dumps(tx)
+
+        trace = _get(item, "traceId") if PyDict_CheckExact(item) else item.get("traceId")
+        if trace is not None:
+            if _is_uuid(trace):
+                with_trace = True
+            elif self._on_bad_trace is not None:
+                self._on_bad_trace(trace)
+
+        plen = PyBytes_GET_SIZE(pbytes)
+        n = PyBytes_GET_SIZE(self._prefix) + plen + PyBytes_GET_SIZE(_TX_KEY) + 1
+        n += PyBytes_GET_SIZE(txjson) if txjson is not None else txlen + 2
+        if with_trace:
+            n += PyBytes_GET_SIZE(_TRACE_KEY) + UUID_LEN + 2
+        out = PyBytes_FromStringAndSize(NULL, n)
+        w = PyBytes_AS_STRING(out)
+        memcpy(w, PyBytes_AS_STRING(self._prefix), PyBytes_GET_SIZE(self._prefix))
+        w += PyBytes_GET_SIZE(self._prefix)
+        memcpy(w, PyBytes_AS_STRING(pbytes), plen)
+        w += plen
+        memcpy(w, PyBytes_AS_STRING(_TX_KEY), PyBytes_GET_SIZE(_TX_KEY))
+        w += PyBytes_GET_SIZE(_TX_KEY)
+        if txjson is not None:
+            memcpy(w, PyBytes_AS_STRING(txjson), PyBytes_GET_SIZE(txjson))
+            w += PyBytes_GET_SIZE(txjson)
+        else:
+            w[0] = 34  # '"'
+            memcpy(w + 1, txdata, txlen)
+            w[txlen + 1] = 34
+            w += txlen + 2
+        if with_trace:
+            memcpy(w, PyBytes_AS_STRING(_TRACE_KEY), PyBytes_GET_SIZE(_TRACE_KEY))
+            w += PyBytes_GET_SIZE(_TRACE_KEY)
+            w[0] = 34
+            memcpy(w + 1, PyUnicode_DATA(trace), UUID_LEN)
+            w[UUID_LEN + 1] = 34
+            w += UUID_LEN + 2
+        w[0] = 125  # '}'
+        return out
+
+    def item(self, item):
+        return self._encode(item)
+
+    def items(self, items):
+        cdef list out = []
+        for item in items:
+            out.append(self._encode(item))
+        return out
+
+    @staticmethod
+    def body(encoded):
+        return _body(encoded)
+
+
+cdef bytes _HEAD = b'{"items":['
+cdef bytes _TAIL = b"]}"
+
+
+cdef bytes _body(object encoded):
+    # {"items":[a,b,...]} in one allocation; anything but a list or tuple of exact bytes takes
+    # the generic join (bytes-like items, other sequences).
+    cdef Py_ssize_t i, count, n
+    cdef object part
+    cdef bytes out
+    cdef char *w
+    if not isinstance(encoded, (list, tuple)):
+        return _HEAD + b",".join(encoded) + _TAIL
+    count = len(encoded)
+    n = PyBytes_GET_SIZE(_HEAD) + PyBytes_GET_SIZE(_TAIL) + (count - 1 if count else 0)
+    for i in range(count):
+        part = encoded[i]
+        if not PyBytes_CheckExact(part):
+            return _HEAD + b",".join(encoded) + _TAIL
+        n += PyBytes_GET_SIZE(part)
+    out = PyBytes_FromStringAndSize(NULL, n)
+    w = PyBytes_AS_STRING(out)
+    memcpy(w, PyBytes_AS_STRING(_HEAD), PyBytes_GET_SIZE(_HEAD))
+    w += PyBytes_GET_SIZE(_HEAD)
+    for i in range(count):
+        part = encoded[i]
+        if i:
+            w[0] = 44  # ','
+            w += 1
+        memcpy(w, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part))
+        w += PyBytes_GET_SIZE(part)
+    memcpy(w, PyBytes_AS_STRING(_TAIL), PyBytes_GET_SIZE(_TAIL))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# pop answers
+
+def decode_pop(body, message_cls):
+    cdef object top, messages
+    cdef list out, entries
+    cdef bint plain, exact_dict
+    if not body:
+        return None, []
+    top = _orjson_loads(body)
+    messages = top.get("messages") if isinstance(top, dict) else None
+    if not messages or not isinstance(messages, list):
+        return top, []
+    entries = <list>messages
+    out = []
+    exact_dict = message_cls is dict
+    plain = not exact_dict and queen_plain_dict_type(message_cls)
+    for m in entries:
+        if m is None:
+            continue
+        if PyDict_CheckExact(m):
+            if exact_dict:
+                out.append(PyDict_Copy(m))
+                continue
+            if plain:
+                # What type.__call__ does for a plain dict subclass: dict's tp_new, then
+                # dict_init's merge of an exact dict argument; minus the argument parsing.
+                obj = queen_new_dict_of(message_cls, _EMPTY)
+                PyDict_Merge(obj, m, 1)
+                out.append(obj)
+                continue
+        out.append(message_cls(m))
+    return top, out

@@ -264,12 +264,12 @@ class H1Protocol(asyncio.Protocol, Connection):
     # -- request lifecycle -----------------------------------------------------------------
 
     def _behind_deferred(self) -> bool:
+        # Only the request in flight matters here. A deferred request still queued behind an
+        # immediate one is checked when it comes up (in ``_run``): the real broker answers the
+        # immediate one first, then closes once it parks the deferred one.
         if self._inflight_deferred is None:
             self._inflight_deferred = self._ctx.broker.is_deferred(self._pending[0][0])
-        if self._inflight_deferred:
-            return True
-        is_deferred = self._ctx.broker.is_deferred
-        return any(is_deferred(req) for req, _ in list(self._pending)[1:])
+        return self._inflight_deferred
 
     def _start(self, request: Request) -> None:
         self._inflight_deferred = None

@@ -33,7 +33,8 @@ class StubClock:
 
 class StubBroker:
     """Routes: OPTIONS *, GET /health, GET /api/v1/system/maintenance/pop (toggle via attribute),
-    POST /api/v1/push, GET /api/v1/pop/queue/<q>[?wait=true&timeout=ms], GET /slow?ms=N."""
+    POST /api/v1/push, GET /api/v1/pop/queue/<q>[?wait=true&timeout=ms], GET /slow?ms=N,
+    GET /big?n=N (N bytes), GET /boom (raises); anything else is the 404 catch-all."""
 
     def __init__(self) -> None:
         self.clock = StubClock()
@@ -77,6 +78,11 @@ class StubBroker:
             return Response(200, body.encode(), list(DEFERRED), "OK")
         if path == "/api/v1/consumer-groups":
             return Response(200, b"", list(DEFERRED), "OK")
+        if path == "/big":
+            size = int(request.query.partition("n=")[2])
+            return Response(200, b"x" * size, [("Content-Type", "text/plain")], "OK")
+        if path == "/boom":
+            raise RuntimeError("engine bug")
         if path == "/slow":
             ms = int(request.query.partition("ms=")[2] or "0")
             try:

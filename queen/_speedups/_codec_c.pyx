@@ -98,7 +98,6 @@ cdef enum:
     POOL = 4096
     SEED = 10  # bytes per counter seed: 80 bits, shifted down to 73
 
-cdef const char *_HEXDIGITS = b"0123456789abcdef"
 cdef bytes _TX_KEY = b',"transactionId":'
 cdef bytes _TRACE_KEY = b',"traceId":'
 
@@ -144,12 +143,27 @@ cdef inline void _seed_counter() noexcept nogil:
     _cnt_b = ((hi & 0x7F) << 55) | (lo >> 9)
 
 
-cdef inline void _next_id(char *out) noexcept nogil:
-    # Writes the 36 characters of the next id. The pool holds at least one seed.
+cdef char _HEX2[512]  # byte value -> its two lowercase hex digits
+for _b in range(256):
+    _HEX2[2 * _b] = b"0123456789abcdef"[_b >> 4]
+    _HEX2[2 * _b + 1] = b"0123456789abcdef"[_b & 15]
+
+
+cdef inline void _hex_bytes(char *out, uint64_t v, int nbytes) noexcept nogil:
+    # The low ``nbytes`` bytes of v, most significant first, as 2 * nbytes hex digits.
+    cdef int i
+    cdef unsigned int b
+    for i in range(nbytes):
+        b = (v >> (8 * (nbytes - 1 - i))) & 0xFF
+        out[2 * i] = _HEX2[2 * b]
+        out[2 * i + 1] = _HEX2[2 * b + 1]
+
+
+cdef inline void _next_id(char *out, uint64_t now) noexcept nogil:
+    # Writes the 36 characters of the next id for clock reading ``now`` (ms). The pool holds
+    # at least one seed.
     global _last_ms, _cnt_a, _cnt_b
-    cdef uint64_t now = queen_now_ms()
     cdef uint64_t hi, lo
-    cdef int i, j
     if now > _last_ms:
         _last_ms = now
         _seed_counter()
@@ -163,24 +177,23 @@ cdef inline void _next_id(char *out) noexcept nogil:
                 _seed_counter()
     hi = ((_last_ms & ((<uint64_t>1 << 48) - 1)) << 16) | (<uint64_t>0x7 << 12) | _cnt_a
     lo = (<uint64_t>0x2 << 62) | _cnt_b
-    j = 0
-    for i in range(16):
-        if j == 8 or j == 13:
-            out[j] = 45  # '-'
-            j += 1
-        out[j] = _HEXDIGITS[(hi >> (60 - 4 * i)) & 0xF]
-        j += 1
-    for i in range(16):
-        if j == 18 or j == 23:
-            out[j] = 45
-            j += 1
-        out[j] = _HEXDIGITS[(lo >> (60 - 4 * i)) & 0xF]
-        j += 1
+    # 8-4-4-4-12 over hi (16 digits) then lo (16 digits).
+    _hex_bytes(out, hi >> 32, 4)
+    out[8] = 45  # '-'
+    _hex_bytes(out + 9, hi >> 16, 2)
+    out[13] = 45
+    _hex_bytes(out + 14, hi, 2)
+    out[18] = 45
+    _hex_bytes(out + 19, lo >> 48, 2)
+    out[23] = 45
+    _hex_bytes(out + 24, lo, 6)
 
 
-cdef int _fill_id(char *out) except -1:
+cdef int _fill_id(char *out, uint64_t now) except -1:
+    # ``now`` is 0 to read the clock here; a batch passes one reading for several ids, which
+    # keeps them monotonic (the counter carries on) and saves a clock call per id.
     _ensure_pool()
-    _next_id(out)
+    _next_id(out, now if now else queen_now_ms())
     return 0
 
 
@@ -199,7 +212,7 @@ if hasattr(os, "register_at_fork"):
 
 def uuid7():
     cdef str s = PyUnicode_New(UUID_LEN, 127)
-    _fill_id(<char *>PyUnicode_DATA(s))
+    _fill_id(<char *>PyUnicode_DATA(s), 0)
     return s
 
 
@@ -231,6 +244,13 @@ def is_uuid(value):
 # payloads and push items
 
 cdef bytes _dumps_payload(object payload):
+    # Without OPT_NON_STR_KEYS orjson takes a faster path and either fails (a non-str key, a
+    # str subclass key, a big int...) or gives the bytes the option would give. Failures are
+    # retried with the option so the outcome is always that of the pure twin.
+    try:
+        return _orjson_dumps(payload)
+    except TypeError:
+        pass
     try:
         return _orjson_dumps(payload, None, _OPTIONS)
     except TypeError as exc:
@@ -291,7 +311,7 @@ cdef class PushEncoder:
             + b',"payload":'
         )
 
-    cdef bytes _encode(self, object item):
+    cdef bytes _encode(self, object item, uint64_t now):
         cdef object payload, tx, trace
         cdef bytes pbytes
         cdef bytes txjson = None
@@ -329,7 +349,7 @@ cdef class PushEncoder:
             tx = item.get("transactionId")
 
         if not tx:
-            _fill_id(idbuf)
+            _fill_id(idbuf, now)
             generated = True
         elif not isinstance(tx, str) or len(<str>tx) > MAX_NAME:
             raise QueenValidationError(
@@ -386,12 +406,19 @@ cdef class PushEncoder:
         return out
 
     def item(self, item):
-        return self._encode(item)
+        return self._encode(item, 0)
 
     def items(self, items):
+        # One clock reading per 32 items: ids of a batch are stamped with its start (to well
+        # under a millisecond) and stay monotonic.
         cdef list out = []
+        cdef uint64_t now = 0
+        cdef Py_ssize_t i = 0
         for item in items:
-            out.append(self._encode(item))
+            if (i & 31) == 0:
+                now = queen_now_ms()
+            out.append(self._encode(item, now))
+            i += 1
         return out
 
     @staticmethod

@@ -68,7 +68,8 @@ def uuid7() -> str:
     (12 bits) and ``rand_b`` (62 bits) around the variant bits. The counter starts at a random
     value with its top bit clear in each new millisecond and increments within one (RFC 9562
     §6.2 method 2); on overflow, or when the clock steps back, the timestamp is carried forward
-    so ids never decrease.
+    so ids never decrease. A process forked from this one continues one millisecond ahead with
+    a fresh counter, so parent and child never emit the same id.
     """
     global _last_ms, _counter
     now = time.time_ns() // 1_000_000
@@ -91,6 +92,21 @@ def uuid7() -> str:
     )
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _reseed_after_fork() -> None:
+    # A child must not continue the parent's counter: both would emit the same ids in the same
+    # millisecond. It moves one millisecond ahead with a fresh counter (still monotonic for the
+    # child), and gets a lock of its own in case another thread held it at fork() time.
+    global _uuid_lock, _last_ms, _counter
+    _uuid_lock = threading.Lock()
+    if _last_ms:
+        _last_ms += 1
+        _counter = int.from_bytes(os.urandom(10), "big") >> 7
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 def dumps_payload(payload: Any) -> bytes:

@@ -27,8 +27,8 @@ async def test_push_pop_ack_and_transaction(real):
             "/api/v1/push",
             json={
                 "items": [
-                    {"queue": "flow-q", "partition": "P", "payload": {"i": i}, "transactionId": f"t{i}"}
-                    for i in range(2)
+                    {"queue": "flow-q", "partition": "P", "payload": {"i": i}, "transactionId": t}
+                    for i, t in enumerate(["t0", "t1"])
                 ]
             },
         )

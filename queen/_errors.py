@@ -41,10 +41,10 @@ __all__ = [
     "QueenConnectionError",
     "QueenError",
     "QueenHttpError",
+    "QueenPayloadError",
     "QueenServerError",
     "QueenTimeoutError",
     "QueenUnsupportedError",
-    "QueenPayloadError",
     "QueenValidationError",
     "StreamsConfigHashMismatch",
     "StreamsCycleFailed",
@@ -78,8 +78,6 @@ class QueenError(Exception):
     ) -> None:
         # Exception.__init__ directly: the httpx bases of some subclasses want a request object.
         Exception.__init__(self, message)
-        if isinstance(self, httpx.HTTPError):
-            self._request = _NO_REQUEST
         self.code = code
         if retriable is not None:
             self.retriable = retriable
@@ -112,6 +110,7 @@ class QueenHttpError(QueenError, httpx.HTTPStatusError):
         QueenError.__init__(
             self, message, code=status, retriable=status >= 500 or status in (408, 429)
         )
+        self._request = _NO_REQUEST
         self.response = None  # type: ignore[assignment]
         self.body = body
         self.method = method
@@ -134,6 +133,7 @@ class QueenConnectionError(QueenError, httpx.TransportError):
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         QueenError.__init__(self, message)
+        self._request = _NO_REQUEST
         self.method = method
         self.url = url
 

@@ -1,0 +1,372 @@
+"""Client-side push buffers: bounded, ordered, lossless (client contract §5.7, D11).
+
+One buffer per address ``"<queue>/<partition>"``. Items arrive already encoded (the codec
+ran in ``push()``), wait in a compiled :class:`ItemQueue`, and leave in chunks of at most
+``message_count`` as ordinary ``POST /api/v1/push`` requests.
+
+* Admission: an item enters while the buffer holds fewer than ``max_size`` messages and its
+  bytes fit in ``max_bytes`` (an oversized item only enters an empty buffer); otherwise
+  ``push()`` waits, producers admitted in FIFO order (backpressure).
+* Triggers: the first item into an empty buffer arms a ``time_millis`` deadline; reaching
+  ``message_count`` flushes at once.
+* One request in flight per address keeps order. ``queued``/``duplicate``/``buffered``
+  entries are done; ``failed`` entries, error bodies and retriable transport errors put the
+  affected items back at the front and retry after ``retry_delay_millis`` (items keep their
+  transaction ids, so a resend of a chunk that was in fact stored comes back
+  ``duplicate``). Only a non-retriable error drops a chunk, and it is logged, counted and
+  handed to ``on_flush_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Dict, List, Optional
+
+from ._defaults import BUFFER_DEFAULTS
+from ._errors import QueenError, QueenServerError
+from ._http import HttpClient
+from ._logging import ClientLogger
+from ._speedups import Chunk, ItemQueue
+
+__all__ = ["BufferManager"]
+
+
+class _Buffer:
+    __slots__ = (
+        "address",
+        "admission",
+        "deadline",
+        "dropped",
+        "flusher",
+        "items",
+        "options",
+        "sending",
+        "space",
+        "timer",
+        "waiting",
+        "wake",
+    )
+
+    def __init__(self, address: str, options: Dict[str, Any]) -> None:
+        self.address = address
+        self.options = options
+        self.items = ItemQueue()
+        self.admission = asyncio.Lock()  # FIFO among producers waiting for room
+        self.space = asyncio.Event()  # set whenever items leave the buffer
+        self.wake = asyncio.Event()  # tells the flusher to look again
+        self.deadline: Optional[float] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.flusher: Optional[asyncio.Task] = None
+        self.sending = asyncio.Lock()  # one request in flight per address keeps order
+        self.waiting = 0  # producers blocked on a full buffer
+        self.dropped = 0
+
+    @property
+    def max_size(self) -> int:
+        size = self.options.get("max_size")
+        return int(size) if size else 4 * int(self.options["message_count"])
+
+    def has_room(self, item_size: int) -> bool:
+        if len(self.items) == 0:
+            return True
+        return (
+            len(self.items) < self.max_size
+            and self.items.nbytes + item_size <= int(self.options["max_bytes"])
+        )
+
+
+class BufferManager:
+    """All buffers of one client."""
+
+    def __init__(self, http: HttpClient, log: ClientLogger) -> None:
+        self._http = http
+        self._log = log
+        self._buffers: Dict[str, _Buffer] = {}
+        # address -> [messages, bytes] sent and not yet confirmed
+        self._in_flight: Dict[str, List[int]] = {}
+        self.flushes_performed = 0
+        self.failed_flushes = 0
+        self.dropped_messages = 0
+        self._closing = False
+
+    # -- admission ------------------------------------------------------------------------
+
+    async def add(
+        self, queue: str, partition: str, encoded: List[bytes], options: Dict[str, Any]
+    ) -> None:
+        """Admit encoded items into ``queue/partition``, waiting while the buffer is full."""
+        if self._closing:
+            raise QueenError("Queen client is closed")
+        address = f"{queue}/{partition}"
+        merged = {**BUFFER_DEFAULTS, **options}
+        buf = self._buffers.get(address)
+        if buf is None:
+            buf = _Buffer(address, merged)
+            self._buffers[address] = buf
+        elif merged != buf.options:
+            buf.options = merged  # the latest push's options apply from now on
+            if buf.deadline is not None and len(buf.items):
+                arrived = buf.items.oldest_arrival()
+                assert arrived is not None
+                self._arm(buf, arrived + merged["time_millis"] / 1000.0)
+        loop = asyncio.get_running_loop()
+        async with buf.admission:
+            for item in encoded:
+                while not buf.has_room(len(item)):
+                    buf.space.clear()
+                    self._ensure_flusher(buf, queue, partition)
+                    buf.wake.set()
+                    buf.waiting += 1
+                    try:
+                        await buf.space.wait()
+                    finally:
+                        buf.waiting -= 1
+                was_empty = len(buf.items) == 0
+                buf.items.append(item, loop.time())
+                if was_empty:
+                    self._arm(buf, loop.time() + buf.options["time_millis"] / 1000.0)
+                if len(buf.items) >= int(buf.options["message_count"]):
+                    buf.wake.set()
+                self._ensure_flusher(buf, queue, partition)
+
+    def _arm(self, buf: _Buffer, when: float) -> None:
+        if buf.deadline is not None and buf.deadline <= when and buf.timer is not None:
+            return
+        if buf.timer is not None:
+            buf.timer.cancel()
+        loop = asyncio.get_running_loop()
+        buf.deadline = when
+        buf.timer = loop.call_at(when, buf.wake.set)
+
+    def _ensure_flusher(self, buf: _Buffer, queue: str, partition: str) -> None:
+        if buf.flusher is None or buf.flusher.done():
+            buf.flusher = asyncio.get_running_loop().create_task(
+                self._flush_loop(buf, queue, partition)
+            )
+
+    # -- flushing -------------------------------------------------------------------------
+
+    async def _flush_loop(self, buf: _Buffer, queue: str, partition: str) -> None:
+        """Background flusher of one address; ends when the buffer is empty."""
+        loop = asyncio.get_running_loop()
+        while len(buf.items):
+            count = int(buf.options["message_count"])
+            due = buf.deadline is not None and loop.time() >= buf.deadline
+            full = len(buf.items) >= count or buf.waiting > 0
+            if not (due or full or self._closing):
+                buf.wake.clear()
+                await buf.wake.wait()
+                continue
+            async with buf.sending:
+                if not len(buf.items):
+                    break
+                ok = await self._send_chunk(buf, count, raise_errors=False)
+            if not ok:
+                await asyncio.sleep(float(buf.options["retry_delay_millis"]) / 1000.0)
+                continue
+            self._rearm_after_send(buf)
+        self._retire(buf)
+
+    def _rearm_after_send(self, buf: _Buffer) -> None:
+        arrived = buf.items.oldest_arrival()
+        if arrived is None:
+            if buf.timer is not None:
+                buf.timer.cancel()
+            buf.timer = None
+            buf.deadline = None
+        else:
+            buf.deadline = None
+            self._arm(buf, arrived + float(buf.options["time_millis"]) / 1000.0)
+
+    def _retire(self, buf: _Buffer) -> None:
+        if len(buf.items):
+            return
+        if buf.timer is not None:
+            buf.timer.cancel()
+            buf.timer = None
+        buf.deadline = None
+        buf.wake.set()  # a flusher parked on this buffer sees it empty and ends
+        if self._buffers.get(buf.address) is buf:
+            del self._buffers[buf.address]
+
+    async def _send_chunk(self, buf: _Buffer, count: int, *, raise_errors: bool) -> bool:
+        """Send the oldest ≤ ``count`` items once; True when nothing needs a retry."""
+        chunk = buf.items.take(count)
+        flight = self._in_flight.setdefault(buf.address, [0, 0])
+        flight[0] += chunk.count
+        flight[1] += chunk.nbytes
+        buf.space.set()
+        try:
+            try:
+                result = await self._http.request("POST", "/api/v1/push", body=chunk.body)
+            except asyncio.CancelledError:
+                buf.items.requeue(chunk)  # not confirmed: it stays ours to deliver or report
+                raise
+            except Exception as exc:
+                return self._failed(buf, chunk, exc, raise_errors)
+            retry = self._retry_items(chunk, result)
+            if retry is None:
+                self.flushes_performed += 1
+                return True
+            error = QueenServerError(
+                f"Push failed for {retry.count} buffered message(s) on {buf.address}",
+                body=result,
+                retriable=True,
+            )
+            if retry.count < chunk.count:
+                self.flushes_performed += 1
+            return self._failed(buf, retry, error, raise_errors)
+        finally:
+            flight[0] -= chunk.count
+            flight[1] -= chunk.nbytes
+            if not flight[0]:
+                del self._in_flight[buf.address]
+
+    @staticmethod
+    def _retry_items(chunk: Chunk, result: Any) -> Optional[Chunk]:
+        """The part of ``chunk`` that must be re-sent, or None when all of it is done."""
+        if isinstance(result, list):
+            bad = [
+                i
+                for i, entry in enumerate(result[: chunk.count])
+                if not (
+                    isinstance(entry, dict)
+                    and entry.get("status") in ("queued", "duplicate", "buffered")
+                )
+            ]
+            bad.extend(range(len(result), chunk.count))  # items the broker did not answer
+            if not bad:
+                return None
+            items = [chunk.items[i] for i in bad]
+            return Chunk(items, [chunk.arrivals[i] for i in bad], sum(map(len, items)))
+        if isinstance(result, dict) and result.get("error") is None and result.get("success", True):
+            return None
+        return chunk
+
+    def _failed(self, buf: _Buffer, chunk: Chunk, exc: Exception, raise_errors: bool) -> bool:
+        retriable = getattr(exc, "retriable", False) and isinstance(exc, QueenError)
+        if retriable:
+            buf.items.requeue(chunk)
+            self.failed_flushes += 1
+            self._log.warning(
+                "BufferManager.flushBuffer",
+                {"address": buf.address, "count": chunk.count, "error": str(exc), "retry": True},
+            )
+        else:
+            self._drop(buf, chunk, exc)
+        if raise_errors:
+            raise exc
+        return False
+
+    def _drop(self, buf: _Buffer, chunk: Chunk, exc: Exception) -> None:
+        self.dropped_messages += chunk.count
+        buf.dropped += chunk.count
+        self._log.error(
+            "BufferManager.flushBuffer",
+            {"address": buf.address, "dropped": chunk.count, "error": str(exc)},
+        )
+        callback: Optional[Callable[..., Any]] = buf.options.get("on_flush_error")
+        if callback is not None:
+            import orjson
+
+            try:
+                result = callback([orjson.loads(i) for i in chunk.items], exc)
+                if asyncio.iscoroutine(result):
+                    asyncio.get_running_loop().create_task(result)
+            except Exception as cb_exc:
+                self._log.error("BufferManager.onFlushError", {"error": str(cb_exc)})
+
+    # -- manual flush and close -----------------------------------------------------------
+
+    async def flush(self, queue: str, partition: str) -> None:
+        """Send everything buffered for ``queue/partition`` now; raise a chunk's error."""
+        buf = self._buffers.get(f"{queue}/{partition}")
+        if buf is None:
+            return
+        await self._flush_now(buf)
+
+    async def _flush_now(self, buf: _Buffer) -> None:
+        if buf.timer is not None:
+            buf.timer.cancel()
+            buf.timer = None
+            buf.deadline = None
+        try:
+            while len(buf.items):
+                # Waits for the background flusher's in-flight request, then takes turns.
+                async with buf.sending:
+                    if not len(buf.items):
+                        break
+                    await self._send_chunk(
+                        buf, int(buf.options["message_count"]), raise_errors=True
+                    )
+        finally:
+            if len(buf.items):
+                self._rearm_after_send(buf)
+            else:
+                self._retire(buf)
+
+    async def flush_all(self) -> None:
+        """Flush every buffer; raise the first error after trying all of them."""
+        first: Optional[BaseException] = None
+        for buf in list(self._buffers.values()):
+            try:
+                await self._flush_now(buf)
+            except Exception as exc:
+                if first is None:
+                    first = exc
+                else:
+                    self._log.error("BufferManager.flushAll", {"error": str(exc)})
+        if first is not None:
+            raise first
+
+    async def close(self, timeout: float) -> None:
+        """Flush within ``timeout`` seconds, retrying; report what could not be delivered."""
+        self._closing = True
+        for buf in list(self._buffers.values()):
+            buf.wake.set()
+        flushers = [b.flusher for b in self._buffers.values() if b.flusher and not b.flusher.done()]
+        if flushers:
+            await asyncio.wait(flushers, timeout=timeout)
+        for buf in list(self._buffers.values()):
+            if buf.flusher is not None and not buf.flusher.done():
+                buf.flusher.cancel()
+                try:
+                    await buf.flusher
+                except (asyncio.CancelledError, Exception):
+                    pass
+            left = len(buf.items)
+            if left:
+                self.dropped_messages += left
+                self._log.error(
+                    "BufferManager.close",
+                    {"address": buf.address, "undelivered": left},
+                )
+            if buf.timer is not None:
+                buf.timer.cancel()
+        self._buffers.clear()
+
+    def stats(self) -> Dict[str, Any]:
+        loop_time: Optional[float] = None
+        oldest: Optional[float] = None
+        messages = nbytes = 0
+        for buf in self._buffers.values():
+            messages += len(buf.items)
+            nbytes += buf.items.nbytes
+            arrived = buf.items.oldest_arrival()
+            if arrived is not None and (oldest is None or arrived < oldest):
+                oldest = arrived
+        for count, size in self._in_flight.values():
+            messages += count
+            nbytes += size
+        if oldest is not None:
+            loop_time = asyncio.get_event_loop().time()
+        active = {a for a, b in self._buffers.items() if len(b.items)} | set(self._in_flight)
+        return {
+            "activeBuffers": len(active),
+            "totalBufferedMessages": messages,
+            "oldestBufferAge": 0 if oldest is None else max(0.0, (loop_time or 0) - oldest) * 1000,
+            "flushesPerformed": self.flushes_performed,
+            "totalBufferedBytes": nbytes,
+            "failedFlushes": self.failed_flushes,
+            "droppedMessages": self.dropped_messages,
+        }

@@ -1,0 +1,159 @@
+"""``queue(...).push(items)``: immediate pushes and the hand-off to client buffers.
+
+Items are encoded when ``push()`` is called (a snapshot of the builder; bad input fails
+before anything is sent). Awaiting the builder sends them (client contract §4.4):
+
+* immediate mode: one ``POST /api/v1/push``; entries are grouped by ``status`` and handed to
+  ``on_duplicate``, ``on_error``, ``on_success`` in that order (``buffered`` entries, the
+  broker's disk failover, count as successes, D19); without ``on_error`` a failed item raises
+  :class:`QueenServerError` after the other callbacks ran;
+* buffered mode: the items join the client buffer of ``"<queue>/<partition>"`` (waiting only
+  while it is full) and ``{"buffered": True, "count": n}`` is returned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+import orjson
+
+from .._errors import QueenError, QueenServerError
+from .._speedups import PushEncoder
+from ._base import OnceAwaitable, call_maybe_async
+
+if TYPE_CHECKING:
+    from .._client import Queen
+
+__all__ = ["PushBuilder"]
+
+
+class PushBuilder(OnceAwaitable):
+    """Staged push of already encoded items."""
+
+    def __init__(
+        self,
+        queen: Queen,
+        encoder: PushEncoder,
+        encoded: List[bytes],
+        buffer_options: Optional[Dict[str, Any]],
+    ) -> None:
+        self._queen = queen
+        self._encoder = encoder
+        self.encoded = encoded
+        self._buffer_options = buffer_options
+        self._on_success: Optional[Callable[..., Any]] = None
+        self._on_error: Optional[Callable[..., Any]] = None
+        self._on_duplicate: Optional[Callable[..., Any]] = None
+
+    @property
+    def queue(self) -> str:
+        return self._encoder.queue
+
+    @property
+    def partition(self) -> str:
+        return self._encoder.partition
+
+    @property
+    def body(self) -> bytes:
+        """The ``POST /api/v1/push`` body this builder sends in immediate mode."""
+        return self._encoder.body(self.encoded)
+
+    def items(self) -> List[Dict[str, Any]]:
+        """The formatted wire items, as dicts (what the callbacks receive)."""
+        return [orjson.loads(item) for item in self.encoded]
+
+    def on_success(self, callback: Callable[..., Any]) -> PushBuilder:
+        self._on_success = callback
+        return self
+
+    def on_error(self, callback: Callable[..., Any]) -> PushBuilder:
+        self._on_error = callback
+        return self
+
+    def on_duplicate(self, callback: Callable[..., Any]) -> PushBuilder:
+        self._on_duplicate = callback
+        return self
+
+    async def _execute(self) -> Any:
+        queen = self._queen
+        queen._ensure_open()
+        if not self.encoded:
+            return []
+        if self._buffer_options is not None:
+            await queen._buffers.add(
+                self._encoder.queue, self._encoder.partition, self.encoded, self._buffer_options
+            )
+            if self._on_success is not None:
+                await call_maybe_async(self._on_success, self.items())
+            return {"buffered": True, "count": len(self.encoded)}
+        try:
+            result = await queen._http.request("POST", "/api/v1/push", body=self.body)
+        except Exception as exc:
+            if self._on_error is None:
+                raise
+            await call_maybe_async(self._on_error, self.items(), exc)
+            return None
+        try:
+            return await self._handle_result(result)
+        except QueenServerError:
+            raise
+        except Exception as exc:
+            # An exception from on_success goes to on_error like a transport error would.
+            if self._on_error is None:
+                raise
+            await call_maybe_async(self._on_error, self.items(), exc)
+            return None
+
+    async def _handle_result(self, result: Any) -> Any:
+        if isinstance(result, list):
+            return await self._handle_entries(result)
+        if isinstance(result, dict) and result.get("error") is not None:
+            error = QueenServerError(str(result["error"]), body=result)
+            if self._on_error is None:
+                raise error
+            await call_maybe_async(self._on_error, self.items(), error)
+            return result
+        if self._on_success is not None:
+            await call_maybe_async(self._on_success, self.items())
+        return result
+
+    async def _handle_entries(self, entries: List[Any]) -> List[Any]:
+        failed_at = [
+            i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("status") == "failed"
+        ]
+        callbacks = self._on_success or self._on_error or self._on_duplicate
+        if not callbacks:
+            if failed_at:
+                raise QueenServerError(
+                    str(entries[failed_at[0]].get("error") or "Push failed"), body=entries
+                )
+            return entries
+        duplicates: List[Dict[str, Any]] = []
+        failures: List[Dict[str, Any]] = []
+        successes: List[Dict[str, Any]] = []
+        for item, entry in zip(self.items(), entries):
+            item["result"] = entry
+            status = entry.get("status") if isinstance(entry, dict) else None
+            if status == "duplicate":
+                duplicates.append(item)
+            elif status == "failed":
+                item["error"] = entry.get("error")
+                failures.append(item)
+            elif status in ("queued", "buffered"):
+                successes.append(item)
+        if duplicates and self._on_duplicate is not None:
+            await call_maybe_async(
+                self._on_duplicate, duplicates, QueenError("Duplicate transaction IDs detected")
+            )
+        unhandled: Optional[QueenServerError] = None
+        if failures:
+            error = QueenServerError(str(failures[0].get("error") or "Push failed"), body=entries)
+            if self._on_error is None:
+                unhandled = error
+            else:
+                await call_maybe_async(self._on_error, failures, error)
+        if successes and self._on_success is not None:
+            await call_maybe_async(self._on_success, successes)
+        if unhandled is not None:
+            raise unhandled
+        return entries

@@ -1,0 +1,441 @@
+"""The ``Queen`` client (client contract §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Type, Union
+
+from ._admin import Admin
+from ._balancer import STRATEGIES, LoadBalancer
+from ._buffer import BufferManager
+from ._builders._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
+from ._builders._queue import QueueBuilder
+from ._builders._transaction import TransactionBuilder
+from ._defaults import CLIENT_DEFAULTS
+from ._errors import QueenError
+from ._http import HttpClient
+from ._logging import ClientLogger
+from ._message import Message, message_class
+from ._paths import query_string, segment
+from ._signals import shutdown_registry
+from ._speedups import PushEncoder, dumps_payload
+from ._trace import send_trace
+from ._transport import HttpxTransport, Transport
+
+if TYPE_CHECKING:
+    from ._consumer import ConsumerRun
+
+__all__ = ["Queen"]
+
+def _normalise_config(config: Any) -> Dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, str):
+        return {"urls": [config]}
+    if isinstance(config, (list, tuple)):
+        return {"urls": list(config)}
+    if isinstance(config, dict):
+        return dict(config)
+    raise TypeError(
+        f"Queen() takes a URL string, a list of URLs or a config dict, not {type(config).__name__}"
+    )
+
+
+def _urls(config: Dict[str, Any]) -> List[str]:
+    if config.get("urls") is not None:
+        urls = config["urls"]
+        if isinstance(urls, str) or not isinstance(urls, (list, tuple)) or not urls:
+            raise ValueError("urls must be a non-empty list of URLs")
+        urls = list(urls)
+    elif config.get("url") is not None:
+        urls = [config["url"]]
+    else:
+        raise ValueError("Must provide urls or url in configuration")
+    out = []
+    for url in urls:
+        if not isinstance(url, str) or not url.startswith("http"):
+            raise ValueError(f"Invalid URL {url!r}: broker URLs start with http:// or https://")
+        out.append(url.rstrip("/"))
+    return out
+
+
+class Queen:
+    """Client of a Queen MQ 0.15 broker.
+
+    Accepted forms: ``Queen("http://host:6632")``, ``Queen([url, url])``,
+    ``Queen({"urls": [...], ...})`` and keywords only; keyword options are honoured with every
+    form (D2). The constructor does no network I/O.
+
+    Args:
+        transport: an object implementing ``queen._transport.Transport`` (for tests); by
+            default an httpx connection pool per client.
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        urls: Optional[List[str]] = None,
+        url: Optional[str] = None,
+        timeout_millis: Optional[int] = None,
+        retry_attempts: Optional[int] = None,
+        retry_delay_millis: Optional[int] = None,
+        load_balancing_strategy: Optional[str] = None,
+        affinity_hash_ring: Optional[int] = None,
+        enable_failover: Optional[bool] = None,
+        health_retry_after_millis: Optional[int] = None,
+        bearer_token: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+        handle_signals: Optional[bool] = None,
+        logger: Any = None,
+        retry_429: Optional[bool] = None,
+        transport: Optional[Transport] = None,
+    ) -> None:
+        merged: Dict[str, Any] = {
+            k: (dict(v) if isinstance(v, dict) else v) for k, v in CLIENT_DEFAULTS.items()
+        }
+        merged.update(_normalise_config(config))
+        keywords = {
+            "urls": urls,
+            "url": url,
+            "timeout_millis": timeout_millis,
+            "retry_attempts": retry_attempts,
+            "retry_delay_millis": retry_delay_millis,
+            "load_balancing_strategy": load_balancing_strategy,
+            "affinity_hash_ring": affinity_hash_ring,
+            "enable_failover": enable_failover,
+            "health_retry_after_millis": health_retry_after_millis,
+            "bearer_token": bearer_token,
+            "headers": headers,
+            "handle_signals": handle_signals,
+            "logger": logger,
+            "retry_429": retry_429,
+        }
+        merged.update({k: v for k, v in keywords.items() if v is not None})
+        self._urls = _urls(merged)
+        if merged["load_balancing_strategy"] not in STRATEGIES:
+            raise ValueError(
+                f"Unknown load_balancing_strategy {merged['load_balancing_strategy']!r}; "
+                f"use one of {', '.join(STRATEGIES)}"
+            )
+        self._config = merged
+        self._log = ClientLogger(merged["logger"])
+
+        request_headers: Dict[str, str] = {}
+        if merged["bearer_token"]:
+            request_headers["Authorization"] = f"Bearer {merged['bearer_token']}"
+        request_headers.update(merged["headers"] or {})
+        self._transport: Transport = transport or HttpxTransport(request_headers)
+
+        self._balancer: Optional[LoadBalancer] = None
+        if len(self._urls) > 1:
+            self._balancer = LoadBalancer(
+                self._urls,
+                merged["load_balancing_strategy"],
+                int(merged["affinity_hash_ring"]),
+                int(merged["health_retry_after_millis"]),
+            )
+        self._http = HttpClient(
+            self._transport,
+            base_url=self._urls[0] if self._balancer is None else None,
+            balancer=self._balancer,
+            timeout_millis=int(merged["timeout_millis"]),
+            retry_attempts=int(merged["retry_attempts"]),
+            retry_delay_millis=int(merged["retry_delay_millis"]),
+            enable_failover=bool(merged["enable_failover"]),
+            retry_429=bool(merged["retry_429"]),
+            logger=self._log,
+        )
+        self._encoders: Dict[Tuple[str, str], PushEncoder] = {}
+        self._message_classes: Dict[Optional[str], Type[Message]] = {}
+        self._buffers = BufferManager(self._http, self._log)
+        self._consumers: Set[ConsumerRun] = set()
+        self._admin: Optional[Admin] = None
+        self._closing = False
+        self._closed = False
+        if merged["handle_signals"]:
+            shutdown_registry.register(self, self._log)
+        self._log.info(
+            "Queen.constructor", {"urls": self._urls, "strategy": merged["load_balancing_strategy"]}
+        )
+
+    # -- builders -----------------------------------------------------------------------
+
+    def queue(self, name: Optional[str] = None) -> QueueBuilder:
+        return QueueBuilder(self, name)
+
+    def transaction(self) -> TransactionBuilder:
+        return TransactionBuilder(self)
+
+    @property
+    def admin(self) -> Admin:
+        if self._admin is None:
+            self._admin = Admin(self._http)
+        return self._admin
+
+    @property
+    def urls(self) -> List[str]:
+        """The normalised broker URLs."""
+        return list(self._urls)
+
+    # -- internals shared by the builders ------------------------------------------------
+
+    def _ensure_open(self) -> None:
+        if self._closing:
+            raise QueenError("Queen client is closed")
+
+    def _encoder(self, queue: str, partition: str) -> PushEncoder:
+        key = (queue, partition)
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            from ._paths import check_name
+
+            check_name(queue, "queue name")
+            check_name(partition, "partition name")
+            encoder = PushEncoder(queue, partition, self._on_bad_trace)
+            self._encoders[key] = encoder
+        return encoder
+
+    def _on_bad_trace(self, value: object) -> None:
+        self._log.warning(
+            "QueueBuilder.push", {"droppedTraceId": str(value), "reason": "not a UUID"}
+        )
+
+    def _message_class(self, group: Optional[str]) -> Type[Message]:
+        cls = self._message_classes.get(group)
+        if cls is None:
+            cls = message_class(self._trace, group)
+            self._message_classes[group] = cls
+        return cls
+
+    async def _trace(self, message: Message, group: Optional[str], config: Any) -> Dict[str, Any]:
+        return await send_trace(self._http, self._log, message, group, config)
+
+    # -- ack / renew --------------------------------------------------------------------
+
+    async def ack(
+        self,
+        message: Union[Dict[str, Any], List[Dict[str, Any]]],
+        status: Union[bool, str] = True,
+        context: Optional[Dict[str, Any]] = None,
+        *,
+        error: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Acknowledge one message (``/ack``) or a list (``/ack/batch``); never raises for
+        transport or server errors (contract §3.3)."""
+        group = (context or {}).get("group")
+        err = error if error is not None else (context or {}).get("error")
+        if isinstance(message, list):
+            return await self._ack_batch(message, status, group, err)
+        tx, partition_id, lease = message_address(message)
+        if not tx:
+            return {"success": False, "error": MISSING_ID}
+        if not partition_id:
+            return {"success": False, "error": MISSING_PARTITION}
+        body: Dict[str, Any] = {
+            "transactionId": tx,
+            "partitionId": partition_id,
+            "status": status_text(status),
+            "error": err,
+            "consumerGroup": group,
+        }
+        if lease:
+            body["leaseId"] = lease
+        try:
+            result = await self._http.request("POST", "/api/v1/ack", body=dumps_payload(body))
+        except Exception as exc:
+            return {"success": False, "error": str(exc)}
+        if isinstance(result, list) and result and isinstance(result[0], dict):
+            first = result[0]
+            if first.get("success"):
+                return {"success": True, **first}
+            return {**first, "success": False, "error": first.get("error") or "ACK failed"}
+        if isinstance(result, dict):
+            if result.get("error") is not None:
+                return {"success": False, "error": result["error"]}
+            return {"success": True, **result}
+        return {"success": False, "error": f"Unexpected ack answer: {result!r}"}
+
+    async def _ack_batch(
+        self,
+        messages: List[Dict[str, Any]],
+        status: Union[bool, str],
+        group: Optional[str],
+        error: Optional[str],
+    ) -> Dict[str, Any]:
+        if not messages:
+            # The broker never answers an empty batch (API §2.4, Q6).
+            return {"processed": 0, "results": [], "success": True}
+        overrides = any(
+            isinstance(m, dict) and ("_status" in m or "_error" in m) for m in messages
+        )
+        acks = []
+        for message in messages:
+            tx, partition_id, lease = message_address(message)
+            if not tx:
+                raise ValueError(MISSING_ID)
+            if not partition_id:
+                raise ValueError(MISSING_PARTITION)
+            item_status, item_error = status, error
+            if overrides:
+                item_status = message.get("_status", status)
+                item_error = message.get("_error", error)
+            ack: Dict[str, Any] = {
+                "transactionId": tx,
+                "partitionId": partition_id,
+                "status": status_text(item_status),
+                "error": item_error,
+            }
+            if lease:
+                ack["leaseId"] = lease
+            acks.append(ack)
+        body = dumps_payload({"acknowledgments": acks, "consumerGroup": group})
+        try:
+            result = await self._http.request("POST", "/api/v1/ack/batch", body=body)
+        except Exception as exc:
+            return {"success": False, "error": str(exc)}
+        if result is None:
+            return {"success": True, "results": []}
+        if isinstance(result, dict):
+            return {"success": False, "error": result.get("error") or "ACK failed"}
+        if not isinstance(result, list):
+            return {"success": False, "error": f"Unexpected ack answer: {result!r}"}
+        failed = [
+            {
+                "index": i,
+                "transactionId": acks[i]["transactionId"] if i < len(acks) else None,
+                "partitionId": acks[i]["partitionId"] if i < len(acks) else None,
+                "error": entry.get("error") if isinstance(entry, dict) else None,
+            }
+            for i, entry in enumerate(result)
+            if not (isinstance(entry, dict) and entry.get("success") is True)
+        ]
+        if len(result) != len(acks):
+            failed.extend(
+                {"index": i, "transactionId": a["transactionId"], "partitionId": a["partitionId"],
+                 "error": "no result from the broker"}
+                for i, a in enumerate(acks) if i >= len(result)
+            )
+        if not failed:
+            return {"success": True, "results": result}
+        return {
+            "success": False,
+            "results": result,
+            "error": failed[0]["error"] or "ACK failed",
+            "failed": failed,
+        }
+
+    async def renew(
+        self, message_or_lease_id: Any, *, seconds: int = 60
+    ) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+        """Extend leases by ``seconds`` (contract §3.4); never raises for transport errors."""
+        items = message_or_lease_id if isinstance(message_or_lease_id, list) else [
+            message_or_lease_id
+        ]
+        leases: List[str] = []
+        for item in items:
+            lease = item.get("leaseId") if isinstance(item, dict) else item
+            if isinstance(lease, str) and lease and lease not in leases:
+                leases.append(lease)
+        if not leases:
+            self._log.warning("Queen.renew", "No valid lease IDs found for renewal")
+            return {"success": False, "error": "No valid lease IDs found for renewal"}
+        body = dumps_payload({"seconds": int(seconds)})
+        results = await asyncio.gather(*(self._renew_one(lease, body) for lease in leases))
+        return list(results) if isinstance(message_or_lease_id, list) else results[0]
+
+    async def _renew_one(self, lease: str, body: bytes) -> Dict[str, Any]:
+        try:
+            path = f"/api/v1/lease/{segment(lease, 'lease id')}/extend"
+            result = await self._http.request("POST", path, body=body)
+        except Exception as exc:
+            return {"leaseId": lease, "success": False, "error": str(exc)}
+        first = result[0] if isinstance(result, list) and result else result
+        if isinstance(first, dict) and first.get("success"):
+            expires = first.get("expiresAt")
+            return {
+                "leaseId": lease,
+                "success": True,
+                "newExpiresAt": expires,
+                "expiresAt": expires,
+            }
+        error = first.get("error") if isinstance(first, dict) else None
+        return {"leaseId": lease, "success": False, "error": error or "Lease renewal failed"}
+
+    # -- buffers ------------------------------------------------------------------------
+
+    async def flush_all_buffers(self) -> None:
+        await self._buffers.flush_all()
+
+    def get_buffer_stats(self) -> Dict[str, Any]:
+        return self._buffers.stats()
+
+    # -- consumer groups ----------------------------------------------------------------
+
+    async def delete_consumer_group(
+        self, consumer_group: str, delete_metadata: bool = True
+    ) -> Any:
+        path = f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}"
+        result = await self._http.request(
+            "DELETE", path + query_string([("deleteMetadata", bool(delete_metadata))])
+        )
+        return {"success": True} if result is None else result
+
+    async def update_consumer_group_timestamp(
+        self, consumer_group: str, timestamp: Union[str, _dt.datetime]
+    ) -> Any:
+        if isinstance(timestamp, _dt.datetime):
+            if timestamp.tzinfo is None:
+                timestamp = timestamp.replace(tzinfo=_dt.timezone.utc)
+            timestamp = timestamp.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        path = f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}/subscription"
+        return await self._http.request(
+            "POST", path, body=dumps_payload({"subscriptionTimestamp": timestamp})
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def enable_graceful_shutdown(self) -> None:
+        shutdown_registry.register(self, self._log)
+
+    def disable_graceful_shutdown(self) -> None:
+        shutdown_registry.unregister(self)
+
+    async def close(self, *, timeout_millis: int = 30000) -> None:
+        """Stop consumers, flush buffers within the deadline, close the pool (§3.7)."""
+        if self._closed or self._closing:
+            return
+        self._closing = True
+        self._log.info("Queen.close", "Closing Queen client...")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_millis / 1000.0
+        try:
+            runs = list(self._consumers)
+            for run in runs:
+                run.stop()
+            if runs:
+                await asyncio.wait(
+                    [run.finished for run in runs], timeout=max(0.0, deadline - loop.time())
+                )
+            await self._buffers.close(max(0.0, deadline - loop.time()))
+            self._log.info("Queen.close", "All buffers flushed")
+        except Exception as exc:  # close() never raises (§3.7)
+            self._log.error("Queen.close", {"error": str(exc)})
+        try:
+            await self._transport.aclose()
+        except Exception as exc:
+            self._log.error("Queen.close", {"error": str(exc)})
+        shutdown_registry.unregister(self)
+        self._closed = True
+        self._log.info("Queen.close", "Queen client closed")
+
+    async def __aenter__(self) -> Queen:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Queen(urls={self._urls!r})"
+

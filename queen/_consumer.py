@@ -1,0 +1,371 @@
+"""The consumer loop behind ``consume()`` (client contract §5.8; D7-D9, D13-D15).
+
+``concurrency`` workers each pop, hand the messages to the handler, acknowledge, and loop
+until the abort signal, ``limit``, ``idle_millis`` or the client's close stops them. Pops
+race the stop: a worker parked in a long poll is cancelled at once (the broker drops a
+parked poll when its client disconnects). Handlers are never cancelled by a normal stop;
+they finish and their messages are acknowledged. A fatal error in one worker cancels its
+siblings and is raised from ``await consume(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set
+
+from ._builders._base import call_maybe_async
+from ._builders._consume import ConsumeOptions
+from ._builders._queue import NAMESPACE_POP_UNSUPPORTED, check_pop_answer, pop_path
+from ._defaults import QUEUE_MODE
+from ._errors import QueenError, QueenTimeoutError, QueenUnsupportedError
+from ._message import Message
+from ._paths import query_string
+from ._speedups import decode_pop
+from ._transport import RawResponse
+
+if TYPE_CHECKING:
+    from ._client import Queen
+
+__all__ = ["ConsumerRun"]
+
+EMPTY_POLL_SLEEP = 0.1  # after an empty non-waiting pop
+ERROR_PAUSE = 1.0  # after a retriable pop error
+DEFAULT_RENEW_INTERVAL_MILLIS = 10000  # D7
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class ConsumerRun:
+    """One ``await consume(...)``: its workers, its stop switch and its fatal error."""
+
+    def __init__(
+        self,
+        queen: Queen,
+        handler: Callable[[Any], Awaitable[Any]],
+        options: ConsumeOptions,
+        signal: Optional[Any],
+        *,
+        auto_ack: bool,
+        on_error: Optional[Callable[..., Any]],
+    ) -> None:
+        self._queen = queen
+        self._handler = handler
+        self.options = options
+        self._signal = signal
+        self._auto_ack = auto_ack
+        self._on_error = on_error
+        self._stopping = False
+        self._stop_event = asyncio.Event()
+        self._workers: List[asyncio.Task] = []
+        self._popping: Set[asyncio.Task] = set()
+        self._fatal: Optional[BaseException] = None
+        self.finished: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._group_context: Dict[str, Any] = {"group": options.group} if options.group else {}
+        if options.queue is None:
+            if options.namespace or options.task:
+                raise QueenUnsupportedError(NAMESPACE_POP_UNSUPPORTED)
+            raise ValueError("Must specify queue, namespace, or task for pop operation")
+        self._path = pop_path(options.queue, options.partition)
+        self._affinity_key = (
+            f"{options.queue}:{options.partition or '*'}:{options.group or QUEUE_MODE}"
+        )
+        self._message_cls = queen._message_class(options.group)
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop as if the abort signal fired: cancel parked pops, let handlers finish."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_event.set()
+        for task in list(self._popping):
+            task.cancel()
+
+    def _should_stop(self) -> bool:
+        if self._stopping:
+            return True
+        signal = self._signal
+        if signal is not None and signal.is_set():
+            self.stop()
+            return True
+        return False
+
+    async def _watch_signal(self) -> None:
+        signal = self._signal
+        assert signal is not None
+        wait = getattr(signal, "wait", None)
+        if wait is not None and asyncio.iscoroutinefunction(wait):
+            stop_wait = asyncio.ensure_future(self._stop_event.wait())
+            signal_wait = asyncio.ensure_future(wait())
+            try:
+                await asyncio.wait({stop_wait, signal_wait}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop_wait.cancel()
+                signal_wait.cancel()
+        else:
+            while not self._stopping and not signal.is_set():
+                try:
+                    await asyncio.wait_for(self._stop_event.wait(), timeout=0.1)
+                except asyncio.TimeoutError:
+                    pass
+        self.stop()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the run stops."""
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        queen = self._queen
+        queen._consumers.add(self)
+        watcher = None
+        if self._signal is not None:
+            watcher = asyncio.ensure_future(self._watch_signal())
+        self._workers = [
+            asyncio.ensure_future(self._worker(i)) for i in range(self.options.concurrency)
+        ]
+        try:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        except asyncio.CancelledError:
+            self.stop()
+            for task in self._workers:
+                task.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            queen._consumers.discard(self)
+            if not self.finished.done():
+                self.finished.set_result(None)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _fail(self, exc: BaseException) -> None:
+        """Record the first fatal error and cancel every sibling worker (D13)."""
+        if self._fatal is None:
+            self._fatal = exc
+        self._stopping = True
+        self._stop_event.set()
+        current = asyncio.current_task()
+        for task in self._workers:
+            if task is not current:
+                task.cancel()
+
+    async def _worker(self, index: int) -> None:
+        try:
+            await self._loop(index)
+        except asyncio.CancelledError:
+            if self._fatal is None and not self._stopping:
+                raise
+        except BaseException as exc:
+            self._queen._log.error(
+                "ConsumerManager.worker", {"worker": index, "error": _error_text(exc)}
+            )
+            self._fail(exc)
+
+    def _query(self, timeout_millis: int) -> str:
+        o = self.options
+        return query_string(
+            [
+                ("batch", o.batch),
+                ("wait", o.wait),
+                ("timeout", timeout_millis),
+                ("consumerGroup", o.group),
+                ("subscriptionMode", o.subscription_mode),
+                ("subscriptionFrom", o.subscription_from),
+                ("namespace", o.namespace),
+                ("task", o.task),
+                ("partitions", o.max_partitions if o.max_partitions > 1 else None),
+            ]
+        )
+
+    async def _pop(self, timeout_millis: int) -> List[Message]:
+        o = self.options
+        message_cls = self._message_cls
+
+        def decode(response: RawResponse) -> Any:
+            if response.status == 204:
+                return None, []
+            return decode_pop(response.body, message_cls)
+
+        top, messages = await self._queen._http.request(
+            "GET",
+            self._path + self._query(timeout_millis),
+            timeout_millis=timeout_millis + 5000 if o.wait else timeout_millis,
+            affinity_key=self._affinity_key,
+            decode=decode,
+        )
+        return check_pop_answer(top, messages)
+
+    async def _loop(self, index: int) -> None:
+        o = self.options
+        loop = asyncio.get_running_loop()
+        processed = 0
+        last_activity = loop.time()
+        while True:
+            if self._should_stop() or self._queen._closing:
+                return
+            if o.limit and processed >= o.limit:
+                return
+            timeout_millis = o.timeout_millis
+            if o.idle_millis:
+                remaining = o.idle_millis - (loop.time() - last_activity) * 1000
+                if remaining <= 0:
+                    return
+                if o.wait:
+                    timeout_millis = max(1, int(min(timeout_millis, remaining)))
+            task = asyncio.current_task()
+            assert task is not None
+            self._popping.add(task)
+            try:
+                messages = await self._pop(timeout_millis)
+            except asyncio.CancelledError:
+                if self._stopping and self._fatal is None:
+                    return
+                raise
+            except QueenTimeoutError:
+                if o.wait:
+                    continue
+                self._queen._log.warning(
+                    "ConsumerManager.worker", {"worker": index, "error": "pop timeout"}
+                )
+                await self._pause(ERROR_PAUSE)
+                continue
+            except QueenError as exc:
+                if not exc.retriable:
+                    raise
+                self._queen._log.warning(
+                    "ConsumerManager.worker", {"worker": index, "error": _error_text(exc)}
+                )
+                await self._pause(ERROR_PAUSE)
+                continue
+            finally:
+                self._popping.discard(task)
+            if not messages:
+                if not o.wait:
+                    await self._pause(EMPTY_POLL_SLEEP)
+                continue
+            last_activity = loop.time()
+            processed = await self._process(messages, processed)
+            last_activity = loop.time()
+
+    # -- processing -----------------------------------------------------------------------
+
+    def _renewal(self, messages: List[Message]) -> Optional[asyncio.Task]:
+        o = self.options
+        if not o.renew_lease or not any(m.get("leaseId") for m in messages):
+            return None
+        interval = (o.renew_lease_interval_millis or DEFAULT_RENEW_INTERVAL_MILLIS) / 1000.0
+        seconds = max(60, math.ceil(2 * interval))
+        queen = self._queen
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                results = await queen.renew(list(messages), seconds=seconds)
+                for result in results if isinstance(results, list) else [results]:
+                    if not result.get("success"):
+                        queen._log.warning(
+                            "Queen.renew",
+                            {"leaseId": result.get("leaseId"), "error": result.get("error")},
+                        )
+
+        return asyncio.ensure_future(renew_forever())
+
+    async def _process(self, messages: List[Message], processed: int) -> int:
+        renewal = self._renewal(messages)
+        try:
+            if self.options.each:
+                return await self._process_each(messages, processed, renewal)
+            arg: Any = messages[0] if self.options.batch == 1 and len(messages) == 1 else messages
+            processed += len(messages)
+            try:
+                await self._handler(arg)
+            except Exception as exc:
+                await self._stop_renewal(renewal)
+                renewal = None
+                await self._handler_failed(arg, exc)
+                return processed
+            await self._stop_renewal(renewal)
+            renewal = None
+            if self._auto_ack:
+                self._check_ack(await self._queen.ack(arg, True, self._group_context))
+            return processed
+        finally:
+            await self._stop_renewal(renewal)
+
+    async def _process_each(
+        self, messages: List[Message], processed: int, renewal: Optional[asyncio.Task]
+    ) -> int:
+        o = self.options
+        released: Set[Any] = set()  # partitions whose lease a nack already released
+        done = 0
+        for message in messages:
+            if self._should_stop() or (o.limit and processed >= o.limit):
+                break
+            done += 1
+            if message.get("partitionId") in released:
+                continue
+            processed += 1
+            try:
+                await self._handler(message)
+            except Exception as exc:
+                if self._auto_ack:
+                    released.add(message.get("partitionId"))
+                await self._handler_failed(message, exc)
+                continue
+            if self._auto_ack:
+                self._check_ack(await self._queen.ack(message, True, self._group_context))
+        await self._stop_renewal(renewal)
+        if self._auto_ack and done < len(messages):
+            await self._release_remainder(messages[done:], released)
+        return processed
+
+    async def _release_remainder(self, rest: List[Message], released: Set[Any]) -> None:
+        """Give back the unprocessed messages at once with one ``retry`` ack per partition
+        (D15): it releases the lease without moving the cursor or spending retry budget."""
+        firsts: Dict[Any, Message] = {}
+        for message in rest:
+            partition = message.get("partitionId")
+            if partition not in released and partition not in firsts:
+                firsts[partition] = message
+        if firsts:
+            self._check_ack(
+                await self._queen.ack(list(firsts.values()), "retry", self._group_context)
+            )
+
+    async def _handler_failed(self, arg: Any, exc: Exception) -> None:
+        if self._auto_ack:
+            context = {**self._group_context, "error": _error_text(exc)}
+            self._queen._log.warning(
+                "ConsumerManager.processMessage", {"error": _error_text(exc), "status": "nacked"}
+            )
+            self._check_ack(await self._queen.ack(arg, False, context))
+            return
+        if self._on_error is not None:
+            await call_maybe_async(self._on_error, arg, exc)
+            return
+        raise exc
+
+    def _check_ack(self, result: Dict[str, Any]) -> None:
+        if not result.get("success") or result.get("failed"):
+            self._queen._log.warning(
+                "ConsumerManager.ack",
+                {"error": result.get("error"), "failed": result.get("failed")},
+            )
+
+    @staticmethod
+    async def _stop_renewal(renewal: Optional[asyncio.Task]) -> None:
+        if renewal is not None and not renewal.done():
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)

@@ -15,7 +15,7 @@ they arrive. ``RST_STREAM`` cancels that stream's handler; stopping the listener
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import h2.config
 import h2.connection
@@ -23,7 +23,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from ._http1 import Connection, ListenerContext, dispatch, http_date
+from ._http1 import Connection, ListenerContext, dispatch, http_date, spawn
 from ._wire import Request
 
 __all__ = ["H2Protocol"]
@@ -35,7 +35,7 @@ class _Stream:
     def __init__(self, headers: List[Tuple[bytes, bytes]]) -> None:
         self.headers = headers
         self.body: List[bytes] = []
-        self.task: Optional[asyncio.Future[Any]] = None
+        self.task: Optional[asyncio.Task[None]] = None
 
 
 class H2Protocol(asyncio.Protocol, Connection):
@@ -132,7 +132,9 @@ class H2Protocol(asyncio.Protocol, Connection):
         path, _, query = target.partition("?")
         request = Request(method, path, query, headers, b"".join(stream.body))
         self._ctx.requests_served += 1
-        stream.task = self._loop.create_task(self._run(stream_id, request))
+        task = spawn(self._loop, self._run(stream_id, request))
+        if not task.done():
+            stream.task = task
 
     async def _run(self, stream_id: int, request: Request) -> None:
         response, _ = await dispatch(self._ctx, request)

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import deque
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Coroutine, Deque, Dict, List, Optional, Set, Tuple
 
 import httptools
 
@@ -36,12 +37,36 @@ from ._wire import Request, Response
 if TYPE_CHECKING:
     from ._engine import Broker
 
-__all__ = ["H2_PREFACE", "Connection", "H1Protocol", "ListenerContext", "dispatch", "http_date"]
+__all__ = [
+    "H2_PREFACE",
+    "Connection",
+    "H1Protocol",
+    "ListenerContext",
+    "dispatch",
+    "http_date",
+    "spawn",
+]
 
 log = logging.getLogger("queen.testing")
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _PREFACE_LEN = len(H2_PREFACE)
+
+_Handler = Coroutine[Any, Any, None]
+
+if sys.version_info >= (3, 12):
+
+    def spawn(loop: asyncio.AbstractEventLoop, coro: _Handler) -> asyncio.Task[None]:
+        """Run a request handler as an eager task: an engine call that does not need to wait
+        completes (and its response is written) without a trip through the event loop."""
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def spawn(loop: asyncio.AbstractEventLoop, coro: _Handler) -> asyncio.Task[None]:
+        """Run a request handler as a task (eager tasks need Python 3.12)."""
+        return loop.create_task(coro)
+
 
 _date_second = -1
 _date_value = ""
@@ -154,7 +179,7 @@ class H1Protocol(asyncio.Protocol, Connection):
         self._body: List[bytes] = []
         # Requests received but not answered: the first one is in flight.
         self._pending: Deque[Tuple[Request, bool]] = deque()
-        self._task: Optional[asyncio.Future[Any]] = None
+        self._task: Optional[asyncio.Task[None]] = None
         self._inflight_deferred: Optional[bool] = None
         self._closed = False
         self._idle_since = 0.0
@@ -273,7 +298,9 @@ class H1Protocol(asyncio.Protocol, Connection):
 
     def _start(self, request: Request) -> None:
         self._inflight_deferred = None
-        self._task = self._loop.create_task(self._run(request))
+        task = spawn(self._loop, self._run(request))
+        if not task.done():  # an eager task may already have answered
+            self._task = task
 
     async def _run(self, request: Request) -> None:
         response, reset = await dispatch(self._ctx, request)

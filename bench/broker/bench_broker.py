@@ -11,7 +11,9 @@ broker allows no pipelining). Scenarios:
 
 Usage::
 
-    python bench/broker/bench_broker.py [--connections 8] [--seconds 5]
+    python bench/broker/bench_broker.py [--connections 8] [--seconds 5] [--url URL]
+
+``--url`` measures an already running broker instead (a real one, for comparison).
 
 Prints one line per scenario: requests/s (and messages/s).
 """
@@ -156,7 +158,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--url", help="benchmark this running broker instead of spawning one")
     args = parser.parse_args()
+    if args.url:
+        host, port = args.url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+        print(f"# {args.url}; {args.connections} connections, {args.seconds:g} s per scenario")
+        for line in asyncio.run(bench(host, int(port), args.connections, args.seconds)):
+            print(line)
+        return 0
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(

@@ -3,7 +3,8 @@
 QUEEN_NO_EXTENSIONS=1 builds nothing compiled (the pure py3-none-any wheel). Otherwise every
 extension is compiled and a compiler error fails the build loudly. Only when no C compiler is
 present at all does the build fall back to the pure package, with a warning, so that
-`pip install .` still works on a machine without one.
+`pip install .` still works on a machine without one; QUEEN_REQUIRE_EXTENSIONS=1 (set by
+cibuildwheel) turns that fallback into an error too.
 """
 
 import os
@@ -32,6 +33,8 @@ def _extensions() -> list:
     if os.environ.get("QUEEN_NO_EXTENSIONS") == "1":
         return []
     if not _have_compiler():
+        if os.environ.get("QUEEN_REQUIRE_EXTENSIONS") == "1":
+            sys.exit("error: QUEEN_REQUIRE_EXTENSIONS=1 but no C compiler was found")
         sys.stderr.write(
             "WARNING: no C compiler found; building queen-turbo without its compiled speedups\n"
         )
@@ -43,7 +46,11 @@ def _extensions() -> list:
         for name in SPEEDUPS
         if os.path.exists(f"queen/_speedups/{name}_c.pyx")
     ]
-    return cythonize(modules, language_level=3, compiler_directives={"embedsignature": True})
+    return cythonize(
+        modules,
+        language_level=3,
+        compiler_directives={"embedsignature": True, "binding": False},
+    )
 
 
 setup(ext_modules=_extensions())

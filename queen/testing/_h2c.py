@@ -43,7 +43,7 @@ class H2Protocol(asyncio.Protocol, Connection):
 
     def __init__(self, ctx: ListenerContext) -> None:
         self._ctx = ctx
-        self._loop = asyncio.get_event_loop()
+        self._loop = asyncio.get_running_loop()
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self._conn = h2.connection.H2Connection(config=config)
         self._transport: Optional[asyncio.Transport] = None

@@ -169,7 +169,7 @@ class H1Protocol(asyncio.Protocol, Connection):
 
     def __init__(self, ctx: ListenerContext) -> None:
         self._ctx = ctx
-        self._loop = asyncio.get_event_loop()
+        self._loop = asyncio.get_running_loop()
         self._transport: Optional[asyncio.Transport] = None
         self._parser: Optional[httptools.HttpRequestParser] = None
         self._sniff = b""
@@ -327,9 +327,15 @@ class H1Protocol(asyncio.Protocol, Connection):
                 return
             self._start(self._pending[0][0])
             return
-        self._idle_since = self._loop.time()
+        now = self._loop.time()
+        self._idle_since = now
         self._idle_limit = self._ctx.idle_timeout
-        if self._timer is None:
+        timer = self._timer
+        if timer is None:
+            self._timer = self._loop.call_later(self._idle_limit, self._on_timer)
+        elif timer.when() > now + self._idle_limit:
+            # Still the (longer) connect timer: bring it forward.
+            timer.cancel()
             self._timer = self._loop.call_later(self._idle_limit, self._on_timer)
 
     def _on_timer(self) -> None:

@@ -167,6 +167,17 @@ async def test_idle_keep_alive_connection_is_closed_after_the_timeout(stub):
         await raw.close()
 
 
+async def test_idle_timeout_applies_even_when_shorter_than_the_connect_timeout(stub):
+    async with QueenTestServer(broker=stub, idle_timeout=0.2, connect_timeout=5.0) as server:
+        raw = await Raw.open(server.nodes[0].port)
+        await raw.send(get("/health"))
+        await raw.response()
+        answered = time.monotonic()
+        assert await raw.eof(2.0) == b""
+        assert 0.15 <= time.monotonic() - answered < 1.0
+        await raw.close()
+
+
 async def test_socket_that_never_sends_is_closed_after_the_connect_timeout(stub):
     async with QueenTestServer(broker=stub, idle_timeout=0.3, connect_timeout=0.4) as server:
         started = time.monotonic()

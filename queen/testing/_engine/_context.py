@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .._wire import Response
 from ._clock import Clock
@@ -40,6 +40,13 @@ class Context:
     def reply(self, obj: Any, intended: int = 200) -> Response:
         """A deferred response honouring the status mode (§1.5, §6.8)."""
         return deferred(obj, intended, wire=self.wire_status)
+
+    def fault(self, kind: str) -> Optional[Response]:
+        """The database-failure answer if a fault of ``kind`` is armed (consumes it)."""
+        message = self.faults.take(kind)
+        if message is None:
+            return None
+        return self.reply({"error": message, "success": False}, 500)
 
     def notify(self, queue: str) -> None:
         """Something became poppable in ``queue``: wake its parked pops in prompt mode."""

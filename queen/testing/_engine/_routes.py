@@ -8,7 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from .._wire import Request, Response
-from . import _ack, _configure, _dlq, _lease, _pop, _push, _system, _transaction
+from . import (
+    _ack,
+    _configure,
+    _dlq,
+    _groups,
+    _lease,
+    _messages,
+    _pop,
+    _push,
+    _resources,
+    _status,
+    _streams,
+    _system,
+    _traces,
+    _transaction,
+)
 from ._context import Context
 from ._router import Router
 
@@ -81,6 +96,46 @@ def build_router() -> Router:
     r.add("POST", a + "/configure", _configure_route)
     r.add("DELETE", a + "/resources/queues/:queue", _queue_delete)
     r.add("GET", a + "/dlq", _plain(_dlq.handle_dlq))
+
+    res = a + "/resources"
+    r.add("GET", res + "/queues", _plain(_resources.handle_queues))
+    r.add("GET", res + "/queues/:queue", _plain(_resources.handle_queue))
+    r.add("GET", res + "/namespaces", _plain(_resources.handle_namespaces))
+    r.add("GET", res + "/tasks", _plain(_resources.handle_tasks))
+    r.add("GET", res + "/overview", _plain(_resources.handle_overview))
+
+    cg = a + "/consumer-groups"
+    r.add("GET", cg, _plain(_groups.handle_groups))
+    r.add("GET", cg + "/lagging", _plain(_groups.handle_lagging))
+    r.add("GET", cg + "/:group", _plain(_groups.handle_group))
+    r.add("DELETE", cg + "/:group", _plain(_groups.handle_delete_group))
+    r.add("POST", cg + "/:group/subscription", _plain(_groups.handle_subscription))
+    r.add("DELETE", cg + "/:group/queues/:queue", _plain(_groups.handle_delete_group_queue))
+    r.add("POST", cg + "/:group/queues/:queue/seek", _plain(_groups.handle_seek))
+    r.add("POST", cg + "/:group/queues/:queue/partitions/:partition/seek",
+          _plain(_groups.handle_partition_seek))
+    r.add("POST", a + "/stats/refresh", _plain(_groups.handle_stats_refresh))
+
+    r.add("POST", a + "/traces", _with_node(_traces.handle_trace_post))
+    r.add("GET", a + "/traces/names", _plain(_traces.handle_trace_names))
+    r.add("GET", a + "/traces/by-name/:name", _plain(_traces.handle_traces_by_name))
+    r.add("GET", a + "/traces/:pid/:tx", _plain(_traces.handle_traces_by_message))
+
+    r.add("GET", a + "/messages", _plain(_messages.handle_messages))
+    r.add("GET", a + "/messages/:pid/:tx", _plain(_messages.handle_message_detail))
+    r.add("DELETE", a + "/messages/:pid/:tx", _plain(_messages.handle_message_delete))
+
+    r.add("GET", a + "/status", _plain(_status.handle_status))
+    r.add("GET", a + "/status/queues", _plain(_status.handle_status_queues))
+    r.add("GET", a + "/status/queues/:queue", _plain(_status.handle_status_queue))
+    r.add("GET", a + "/status/queues/:queue/messages", _plain(_status.handle_queue_messages))
+    r.add("GET", a + "/status/analytics", _plain(_status.handle_analytics))
+    for suffix, handler in _status.STATUS_ROUTES:
+        r.add("GET", a + suffix, _plain(handler))
+
+    r.add("POST", "/streams/v1/queries", _plain(_streams.handle_register))
+    r.add("POST", "/streams/v1/cycle", _plain(_streams.handle_cycle))
+    r.add("POST", "/streams/v1/state/get", _plain(_streams.handle_state_get))
 
     imm = {"deferred": False}
     r.add("GET", "/health", _with_node(_system.handle_health), **imm)

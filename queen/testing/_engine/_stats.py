@@ -65,9 +65,10 @@ def message_status(state: State, m: Message, now: float,
     rows = [qm] if qm is not None else list(p.consumers.values())
     if rows and all(c.cursor is not None and c.cursor >= m.key for c in rows):
         return "completed"
+    idx = p.after(m.key) - 1
     for c in rows:
-        if c.lease_active(now) and (c.cursor is None or c.cursor < m.key):
-            idx = p.after(c.cursor)
-            if idx + c.batch_size > p.after(m.key) - 1:
+        if c.lease_active(now):
+            first = p.after(c.cursor)
+            if first <= idx < first + c.batch_size:
                 return "processing"
     return "pending"

@@ -23,19 +23,19 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Dict, Tuple
 
 __all__ = [
+    "COMPONENTS",
     "IMPLEMENTATIONS",
     "NO_EXTENSIONS",
-    "COMPONENTS",
-    "load",
+    "Chunk",
     "HashRing",
-    "fnv1a32",
+    "ItemQueue",
     "PushEncoder",
     "decode_pop",
     "dumps_payload",
+    "fnv1a32",
     "is_uuid",
+    "load",
     "uuid7",
-    "Chunk",
-    "ItemQueue",
 ]
 
 COMPONENTS = ("ring", "codec", "batch")

@@ -1,0 +1,535 @@
+"""HTTP/2 connections and their pool, on the ``h2`` state machine and asyncio streams.
+
+Why not httpcore's HTTP/2: its pool counts an HTTP/2 connection as available whatever the
+number of open streams, and a request beyond the peer's ``SETTINGS_MAX_CONCURRENT_STREAMS``
+waits on that connection's semaphore. With long-polling consumers holding every stream for up
+to 30 s, a push would wait behind them. Here a connection takes at most as many requests as
+the peer allows (capped by :data:`MAX_STREAMS_CAP`); beyond that the pool opens another one.
+
+* A connection joins the pool only after the peer's first ``SETTINGS`` frame (the server
+  preface), so its stream budget is known before any request is assigned to it. While one
+  connection to an origin is opening, other requests for that origin wait for it instead of
+  opening their own.
+* ``https`` connections offer ``h2`` and ``http/1.1`` by ALPN. When the server picks
+  HTTP/1.1, :class:`Http1Negotiated` tells the caller to use its HTTP/1.1 client.
+* Cleartext connections send the HTTP/2 preface at once (prior knowledge). A peer that closes
+  the connection on the preface (the 0.15 broker itself does) gives
+  :class:`PriorKnowledgeRejected`.
+* ``GOAWAY``: the connection takes no new streams; streams above the peer's
+  ``last_stream_id`` were never processed and fail with ``not_processed`` set, so they can be
+  re-sent at once whatever the method. Streams below it complete normally.
+* A cancelled request (its deadline, a stopped consumer) resets its stream.
+* An idle connection is closed after ``idle_expiry`` seconds.
+
+Errors leave this module as :class:`H2TransportError` (or ``OSError``/``ssl.SSLError`` from
+connecting); ``queen._transport._httpx`` translates them into the Queen error tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from typing import Any, Coroutine, Dict, List, Optional, Sequence, Set, Tuple
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+from ._base import RawResponse
+
+__all__ = [
+    "MAX_STREAMS_CAP",
+    "H2Connection",
+    "H2Pool",
+    "H2TransportError",
+    "Http1Negotiated",
+    "PriorKnowledgeRejected",
+]
+
+log = logging.getLogger("queen.client.transport")
+
+MAX_STREAMS_CAP = 100  # streams per connection even when the peer allows more
+WINDOW = 1 << 24  # receive window of the connection and of each stream
+READ_CHUNK = 1 << 16
+OPEN_TIMEOUT_SECONDS = 30.0  # connect, TLS, preface and the peer's SETTINGS
+
+Origin = Tuple[str, str, int]  # scheme, host, port
+
+
+class H2TransportError(Exception):
+    """A request that got no complete answer over HTTP/2.
+
+    Attributes:
+        not_processed: the peer said it did not process the request (``GOAWAY`` above its
+            ``last_stream_id``, ``REFUSED_STREAM``), so sending it again is always safe.
+        no_response: the connection died before any response byte of this request, on a
+            connection that had served requests before (the idle-close race).
+    """
+
+    def __init__(self, message: str, *, not_processed: bool = False, no_response: bool = False):
+        super().__init__(message)
+        self.not_processed = not_processed
+        self.no_response = no_response
+
+
+class PriorKnowledgeRejected(H2TransportError):
+    """The peer closed a cleartext connection on the HTTP/2 preface."""
+
+
+class Http1Negotiated(Exception):
+    """ALPN picked HTTP/1.1: send this origin's requests over HTTP/1.1."""
+
+
+class _Stream:
+    __slots__ = ("body", "done", "headers", "window")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.headers: Optional[Sequence[Tuple[bytes, bytes]]] = None
+        self.body: List[bytes] = []
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.window = asyncio.Event()
+
+
+class H2Connection:
+    """One HTTP/2 connection: a reader task dispatching frames to per-stream futures."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: h2.connection.H2Connection,
+    ) -> None:
+        self.origin = origin
+        self._reader = reader
+        self._writer = writer
+        self._conn = conn
+        self._loop = asyncio.get_running_loop()
+        self._streams: Dict[int, _Stream] = {}
+        self.active = 0  # streams assigned by the pool, including ones not yet opened
+        self.served = 0  # requests completed on this connection
+        self.closed = False
+        self.goaway = False
+        self.idle_since = self._loop.time()
+        self._error: Optional[H2TransportError] = None
+        self._reader_task: Optional[asyncio.Task[None]] = None
+        self._settings = asyncio.Event()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, origin: Origin, ssl_context: Optional[ssl.SSLContext]) -> H2Connection:
+        """Connect, negotiate, send the preface and wait for the peer's ``SETTINGS``."""
+        scheme, host, port = origin
+        tls = scheme == "https"
+        reader, writer = await asyncio.open_connection(
+            host,
+            port,
+            ssl=ssl_context if tls else None,
+            server_hostname=host if tls else None,
+            limit=READ_CHUNK * 4,
+        )
+        if tls:
+            ssl_object = writer.get_extra_info("ssl_object")
+            if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
+                writer.close()
+                raise Http1Negotiated()
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        conn = h2.connection.H2Connection(config=config)
+        conn.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS_CAP,
+            },
+        )
+        conn.initiate_connection()
+        conn.increment_flow_control_window(WINDOW - 65535)
+        self = cls(origin, reader, writer, conn)
+        self._reader_task = self._loop.create_task(self._read_loop())
+        try:
+            self._write()
+            await self._settings.wait()
+        except BaseException:
+            await self.aclose()
+            raise
+        if self._error is not None:
+            if not tls and self.served == 0:
+                raise PriorKnowledgeRejected(str(self._error))
+            raise self._error
+        return self
+
+    @property
+    def capacity(self) -> int:
+        """Streams this connection may carry at once."""
+        return max(1, min(self._conn.remote_settings.max_concurrent_streams, MAX_STREAMS_CAP))
+
+    @property
+    def usable(self) -> bool:
+        return not (self.closed or self.goaway)
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        authority: str,
+        path: str,
+        headers: Sequence[Tuple[str, str]],
+        body: Optional[bytes],
+    ) -> RawResponse:
+        """One exchange on a new stream. The caller has reserved it (``active``)."""
+        if self._error is not None:
+            raise self._error
+        conn = self._conn
+        reused = self.served > 0
+        stream = _Stream(self._loop)
+        try:
+            stream_id = conn.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError as exc:
+            self.goaway = True
+            raise H2TransportError("stream ids exhausted", not_processed=True) from exc
+        request_headers = [
+            (":method", method),
+            (":scheme", self.origin[0]),
+            (":authority", authority),
+            (":path", path),
+            *headers,
+        ]
+        if body:
+            request_headers.append(("content-length", str(len(body))))
+        self._streams[stream_id] = stream
+        try:
+            conn.send_headers(stream_id, request_headers, end_stream=not body)
+            self._write()
+            if body:
+                await self._send_body(stream_id, stream, body)
+            await self._writer.drain()
+            await stream.done
+        except asyncio.CancelledError:
+            self._reset(stream_id)
+            raise
+        except H2TransportError as exc:
+            if reused and stream.headers is None and not exc.not_processed:
+                exc = H2TransportError(str(exc), no_response=True)
+            raise exc from None
+        except (OSError, h2.exceptions.ProtocolError) as exc:
+            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+            raise H2TransportError(
+                f"HTTP/2 connection lost: {exc!r}", no_response=reused and stream.headers is None
+            ) from exc
+        finally:
+            self._streams.pop(stream_id, None)
+        self.served += 1
+        status = 0
+        response_headers: Dict[str, str] = {}
+        assert stream.headers is not None
+        for name, value in stream.headers:
+            key = name.decode("latin-1")
+            if key == ":status":
+                status = int(value)
+            elif key in response_headers:
+                response_headers[key] += ", " + value.decode("latin-1")
+            else:
+                response_headers[key] = value.decode("latin-1")
+        return RawResponse(status, "", response_headers, b"".join(stream.body))
+
+    async def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> None:
+        conn = self._conn
+        view = memoryview(body)
+        while view:
+            if self._error is not None:
+                raise self._error
+            size = min(
+                conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(view)
+            )
+            if size <= 0:
+                stream.window.clear()
+                await stream.window.wait()
+                continue
+            conn.send_data(stream_id, view[:size].tobytes(), end_stream=size == len(view))
+            view = view[size:]
+            self._write()
+            await self._writer.drain()
+
+    def _reset(self, stream_id: int) -> None:
+        if self.closed:
+            return
+        try:
+            self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+            self._write()
+        except (h2.exceptions.ProtocolError, OSError):
+            pass
+
+    # -- the reader ------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self._reader.read(READ_CHUNK)
+                if not data:
+                    raise H2TransportError("the server closed the HTTP/2 connection")
+                self._handle(self._conn.receive_data(data))
+                self._write()
+        except asyncio.CancelledError:
+            self._fail(H2TransportError("HTTP/2 connection closed"))
+            raise
+        except H2TransportError as exc:
+            self._fail(exc)
+        except (OSError, h2.exceptions.ProtocolError) as exc:
+            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+
+    def _handle(self, events: List[h2.events.Event]) -> None:
+        conn = self._conn
+        for event in events:
+            if isinstance(event, h2.events.ResponseReceived):
+                stream = self._streams.get(event.stream_id)
+                if stream is not None:
+                    stream.headers = event.headers
+            elif isinstance(event, h2.events.DataReceived):
+                stream = self._streams.get(event.stream_id)
+                if stream is not None:
+                    stream.body.append(event.data)
+                if event.flow_controlled_length:
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                stream = self._streams.get(event.stream_id)
+                if stream is not None and not stream.done.done():
+                    if stream.headers is None:
+                        stream.done.set_exception(
+                            H2TransportError("HTTP/2 stream ended without a response")
+                        )
+                    else:
+                        stream.done.set_result(None)
+            elif isinstance(event, h2.events.StreamReset):
+                stream = self._streams.get(event.stream_id)
+                if stream is not None and not stream.done.done():
+                    refused = event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM
+                    stream.done.set_exception(
+                        H2TransportError(
+                            f"HTTP/2 stream reset by the server ({event.error_code!r})",
+                            not_processed=refused,
+                        )
+                    )
+            elif isinstance(event, h2.events.WindowUpdated):
+                if event.stream_id:
+                    stream = self._streams.get(event.stream_id)
+                    if stream is not None:
+                        stream.window.set()
+                else:
+                    for stream in self._streams.values():
+                        stream.window.set()
+            elif isinstance(event, h2.events.RemoteSettingsChanged):
+                self._settings.set()
+                for stream in self._streams.values():
+                    stream.window.set()
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self._on_goaway(event)
+
+    def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
+        self.goaway = True
+        last = event.last_stream_id or 0
+        log.debug(
+            "GOAWAY from %s (last stream %s, %r)", _origin_text(self.origin), last, event.error_code
+        )
+        for stream_id, stream in self._streams.items():
+            if stream_id > last and not stream.done.done():
+                stream.done.set_exception(
+                    H2TransportError("HTTP/2 GOAWAY: request not processed", not_processed=True)
+                )
+        if not self._streams:
+            _background(self.aclose())
+
+    def _fail(self, error: H2TransportError) -> None:
+        if self._error is None:
+            self._error = error
+        self.closed = True
+        self._settings.set()
+        for stream in self._streams.values():
+            if not stream.done.done():
+                stream.done.set_exception(error)
+            stream.window.set()
+        self._writer.close()
+
+    def _write(self) -> None:
+        data = self._conn.data_to_send()
+        if data and not self._writer.is_closing():
+            self._writer.write(data)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if not self.closed:
+            try:
+                self._conn.close_connection()
+                self._write()
+            except (h2.exceptions.ProtocolError, OSError):
+                pass
+        self._fail(H2TransportError("HTTP/2 connection closed"))
+        task = self._reader_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        try:
+            await self._writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+
+
+_closing: Set[asyncio.Task[None]] = set()
+
+
+def _background(coro: Coroutine[Any, Any, None]) -> None:
+    """Close a connection without waiting for it (keeping a reference until it is done)."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+def _origin_text(origin: Origin) -> str:
+    return f"{origin[0]}://{origin[1]}:{origin[2]}"
+
+
+class H2Pool:
+    """HTTP/2 connections per origin, each within its peer's stream budget.
+
+    Args:
+        ssl_context: for ``https`` origins (its ALPN list offers ``h2`` and ``http/1.1``).
+        max_connections: HTTP/2 connections per origin at most; beyond that requests wait.
+        idle_expiry: seconds after which a connection without streams is closed.
+    """
+
+    def __init__(
+        self,
+        ssl_context: Optional[ssl.SSLContext],
+        *,
+        max_connections: int = 100,
+        idle_expiry: float = 4.0,
+    ) -> None:
+        self._ssl = ssl_context
+        self._max = max(1, max_connections)
+        self._idle_expiry = idle_expiry
+        self._connections: Dict[Origin, List[H2Connection]] = {}
+        self._opening: Dict[Origin, asyncio.Task[H2Connection]] = {}
+        self._freed: Dict[Origin, asyncio.Event] = {}
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._closed = False
+
+    def connection_count(self, origin: Origin) -> int:
+        """Open HTTP/2 connections to ``origin``."""
+        return sum(1 for c in self._connections.get(origin, ()) if not c.closed)
+
+    def stream_count(self, origin: Origin) -> int:
+        """Requests in flight to ``origin``."""
+        return sum(c.active for c in self._connections.get(origin, ()) if not c.closed)
+
+    async def request(
+        self,
+        origin: Origin,
+        method: str,
+        authority: str,
+        path: str,
+        headers: Sequence[Tuple[str, str]],
+        body: Optional[bytes],
+    ) -> RawResponse:
+        """Send one request on a connection with a free stream (opening one if needed)."""
+        connection = await self._acquire(origin)
+        try:
+            return await connection.request(method, authority, path, headers, body)
+        finally:
+            self._release(connection)
+
+    async def _acquire(self, origin: Origin) -> H2Connection:
+        while True:
+            if self._closed:
+                raise H2TransportError("the client is closed")
+            connections = self._connections.setdefault(origin, [])
+            best: Optional[H2Connection] = None
+            for connection in connections:
+                if (
+                    connection.usable
+                    and connection.active < connection.capacity
+                    and (best is None or connection.active > best.active)
+                ):
+                    best = connection  # fill the busiest one: fewer sockets
+            if best is not None:
+                best.active += 1
+                return best
+            connections[:] = [c for c in connections if not c.closed]
+            opening = self._opening.get(origin)
+            if opening is None and len(connections) < self._max:
+                opening = asyncio.get_running_loop().create_task(self._open(origin))
+                self._opening[origin] = opening
+            if opening is not None:
+                await asyncio.shield(opening)  # its error is every waiter's error
+                continue
+            freed = self._freed.setdefault(origin, asyncio.Event())
+            freed.clear()
+            await freed.wait()
+
+    async def _open(self, origin: Origin) -> H2Connection:
+        try:
+            connection = await asyncio.wait_for(
+                H2Connection.open(origin, self._ssl), OPEN_TIMEOUT_SECONDS
+            )
+        except asyncio.TimeoutError as exc:
+            raise H2TransportError(
+                f"no HTTP/2 connection to {_origin_text(origin)} within {OPEN_TIMEOUT_SECONDS} s"
+            ) from exc
+        finally:
+            self._opening.pop(origin, None)
+        self._connections.setdefault(origin, []).append(connection)
+        log.debug(
+            "HTTP/2 connection %d to %s (max %d concurrent streams)",
+            len(self._connections[origin]),
+            _origin_text(origin),
+            connection.capacity,
+        )
+        return connection
+
+    def _release(self, connection: H2Connection) -> None:
+        connection.active -= 1
+        freed = self._freed.get(connection.origin)
+        if freed is not None:
+            freed.set()
+        if connection.active == 0:
+            connection.idle_since = asyncio.get_running_loop().time()
+            if connection.goaway and not connection.closed:
+                _background(connection.aclose())
+            elif self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self._idle_expiry, self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        waiting = False
+        for connections in self._connections.values():
+            for connection in connections:
+                if connection.active or connection.closed:
+                    continue
+                if now - connection.idle_since >= self._idle_expiry:
+                    connection.goaway = True  # no new streams from here on
+                    _background(connection.aclose())
+                else:
+                    waiting = True
+        if waiting:
+            self._timer = loop.call_later(self._idle_expiry / 4, self._expire)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in list(self._opening.values()):
+            task.cancel()
+        connections = [c for cs in self._connections.values() for c in cs]
+        self._connections.clear()
+        for event in self._freed.values():
+            event.set()
+        await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)

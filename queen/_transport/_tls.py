@@ -1,0 +1,64 @@
+"""TLS settings of a client: trust, client certificate, and the one explicit way out.
+
+Certificates are verified by default against certifi's bundle (what httpx uses), or against
+``ca_bundle`` (a PEM file or a directory of hashed certificates) when it is given. There is
+no "verify=False": skipping verification takes ``insecure_skip_verify=True``, which is logged
+at WARNING every time a client is built with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from typing import NamedTuple, Optional, Sequence
+
+__all__ = ["TlsOptions", "ssl_context"]
+
+log = logging.getLogger("queen.client.transport")
+
+
+class TlsOptions(NamedTuple):
+    """What the ``tls_*`` options of ``Queen`` configure.
+
+    Attributes:
+        ca_bundle: PEM file (or directory) of the CAs to trust instead of certifi's bundle.
+        client_cert: PEM file of the client certificate (may also hold the key).
+        client_key: PEM file of the client certificate's private key.
+        insecure_skip_verify: accept any server certificate and host name.
+    """
+
+    ca_bundle: Optional[str] = None
+    client_cert: Optional[str] = None
+    client_key: Optional[str] = None
+    insecure_skip_verify: bool = False
+
+
+def _default_cafile() -> Optional[str]:
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with httpx
+        return None
+    return str(certifi.where())
+
+
+def ssl_context(options: TlsOptions, alpn: Sequence[str]) -> ssl.SSLContext:
+    """A client context for ``options`` offering ``alpn`` (a fresh one per caller: httpcore
+    sets its own ALPN list on the context it is given)."""
+    if options.client_key and not options.client_cert:
+        raise ValueError("tls_client_key needs tls_client_cert")
+    if options.ca_bundle is not None and os.path.isdir(options.ca_bundle):
+        context = ssl.create_default_context(capath=options.ca_bundle)
+    else:
+        context = ssl.create_default_context(cafile=options.ca_bundle or _default_cafile())
+    if options.insecure_skip_verify:
+        log.warning(
+            "TLS certificate verification is DISABLED (tls_insecure_skip_verify=True): "
+            "any server can impersonate the broker"
+        )
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if options.client_cert:
+        context.load_cert_chain(options.client_cert, options.client_key)
+    context.set_alpn_protocols(list(alpn))
+    return context

@@ -9,9 +9,9 @@ random version-4 UUIDs, as PostgreSQL's ``gen_random_uuid()`` makes them.
 
 from __future__ import annotations
 
+import os
 import random
 import re
-import uuid
 
 __all__ = ["UuidV7", "is_uuid", "uuid4"]
 
@@ -28,9 +28,19 @@ def is_uuid(value: str) -> bool:
     return value.startswith("{") == value.endswith("}")
 
 
+_rng = random.Random(int.from_bytes(os.urandom(16), "big"))
+_V4_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_V4_SET = (4 << 76) | (0x2 << 62)
+
+
+def _fmt(x: int) -> str:
+    h = f"{x:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def uuid4() -> str:
-    """A random version-4 UUID string."""
-    return str(uuid.uuid4())
+    """A random version-4 UUID string (ids, not secrets: a seeded PRNG is enough here)."""
+    return _fmt((_rng.getrandbits(128) & _V4_CLEAR) | _V4_SET)
 
 
 class UuidV7:
@@ -41,7 +51,7 @@ class UuidV7:
     def __init__(self) -> None:
         self._ms = 0
         self._counter = 0
-        self._rand = random.Random()
+        self._rand = random.Random(int.from_bytes(os.urandom(16), "big"))
 
     def next(self, now: float) -> str:
         """The next id for ``now`` (epoch seconds); always greater than the previous one."""
@@ -55,6 +65,4 @@ class UuidV7:
                 self._ms += 1
                 self._counter = 0
         tail = self._rand.getrandbits(62) | (1 << 63)
-        h = f"{self._ms:012x}"
-        t = f"{tail:016x}"
-        return f"{h[:8]}-{h[8:]}-7{self._counter:03x}-{t[:4]}-{t[4:]}"
+        return _fmt((self._ms << 80) | (0x7000 | self._counter) << 64 | tail)

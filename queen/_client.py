@@ -22,6 +22,7 @@ from ._signals import shutdown_registry
 from ._speedups import PushEncoder, dumps_payload
 from ._trace import send_trace
 from ._transport import HttpxTransport, Transport
+from ._transport._tls import TlsOptions
 
 if TYPE_CHECKING:
     from ._consumer import ConsumerRun
@@ -70,6 +71,17 @@ class Queen:
     Args:
         transport: an object implementing ``queen._transport.Transport`` (for tests); by
             default an httpx connection pool per client.
+        http2_prior_knowledge: speak cleartext HTTP/2 (h2c, prior knowledge) to ``http://``
+            URLs, for an HTTP/2 ingress in front of the broker. Off by default: the broker
+            itself speaks HTTP/1.1 only and drops the preface, which then raises a
+            ``QueenConnectionError`` naming this option. ``https://`` URLs need no option:
+            they get HTTP/2 when the server offers it by ALPN, HTTP/1.1 otherwise.
+        tls_ca_bundle: PEM file (or hashed directory) of the CAs that sign the server
+            certificate, instead of certifi's bundle. Verification is always on unless
+            ``tls_insecure_skip_verify`` is set.
+        tls_client_cert: PEM file of a client certificate (mutual TLS); may hold the key.
+        tls_client_key: PEM file of the client certificate's key, when not in the cert file.
+        tls_insecure_skip_verify: accept any server certificate (logged at WARNING).
     """
 
     def __init__(
@@ -91,6 +103,11 @@ class Queen:
         logger: Any = None,
         retry_429: Optional[bool] = None,
         transport: Optional[Transport] = None,
+        http2_prior_knowledge: Optional[bool] = None,
+        tls_ca_bundle: Optional[str] = None,
+        tls_client_cert: Optional[str] = None,
+        tls_client_key: Optional[str] = None,
+        tls_insecure_skip_verify: Optional[bool] = None,
     ) -> None:
         merged: Dict[str, Any] = {
             k: (dict(v) if isinstance(v, dict) else v) for k, v in CLIENT_DEFAULTS.items()
@@ -111,6 +128,11 @@ class Queen:
             "handle_signals": handle_signals,
             "logger": logger,
             "retry_429": retry_429,
+            "http2_prior_knowledge": http2_prior_knowledge,
+            "tls_ca_bundle": tls_ca_bundle,
+            "tls_client_cert": tls_client_cert,
+            "tls_client_key": tls_client_key,
+            "tls_insecure_skip_verify": tls_insecure_skip_verify,
         }
         merged.update({k: v for k, v in keywords.items() if v is not None})
         self._urls = _urls(merged)
@@ -126,7 +148,9 @@ class Queen:
         if merged["bearer_token"]:
             request_headers["Authorization"] = f"Bearer {merged['bearer_token']}"
         request_headers.update(merged["headers"] or {})
-        self._transport: Transport = transport or HttpxTransport(request_headers)
+        self._transport: Transport = transport or self._default_transport(
+            merged, request_headers
+        )
 
         self._balancer: Optional[LoadBalancer] = None
         if len(self._urls) > 1:
@@ -159,6 +183,37 @@ class Queen:
         self._log.info(
             "Queen.constructor", {"urls": self._urls, "strategy": merged["load_balancing_strategy"]}
         )
+
+    def _default_transport(self, merged: Dict[str, Any], headers: Dict[str, str]) -> Transport:
+        # HTTP/2 and TLS live in HttpxTransport.
+        prior_knowledge = bool(merged.get("http2_prior_knowledge"))
+        tls = TlsOptions(
+            merged.get("tls_ca_bundle"),
+            merged.get("tls_client_cert"),
+            merged.get("tls_client_key"),
+            bool(merged.get("tls_insecure_skip_verify")),
+        )
+        self._wire: Optional[HttpxTransport] = HttpxTransport(
+            headers, http2_prior_knowledge=prior_knowledge, tls=tls
+        )
+        return self._wire
+
+    @property
+    def http_protocols(self) -> Dict[str, Optional[str]]:
+        """The HTTP version spoken with each broker URL: ``"HTTP/2"``, ``"HTTP/1.1"``, or
+        ``None`` while an ``https://`` (or h2c) URL has not been connected yet."""
+        wire = getattr(self, "_wire", None) or self._transport
+        seen = wire.protocols() if hasattr(wire, "protocols") else {}
+        prior_knowledge = bool(self._config.get("http2_prior_knowledge"))
+        out: Dict[str, Optional[str]] = {}
+        for url in self._urls:
+            slash = url.find("/", url.find("://") + 3)
+            origin = url if slash < 0 else url[:slash]
+            protocol = seen.get(origin)
+            if protocol is None and url.startswith("http:") and not prior_knowledge:
+                protocol = "HTTP/1.1"
+            out[url] = protocol
+        return out
 
     # -- builders -----------------------------------------------------------------------
 

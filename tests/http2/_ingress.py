@@ -253,6 +253,7 @@ class Nginx:
             lines.append("location / { proxy_pass http://queen; }")
             return "server {\n    " + "\n    ".join(lines) + "\n}\n"
 
+        mtls = f"ssl_verify_client on; ssl_client_certificate {pki.client_ca};"
         user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
         return f"""{user}worker_processes 1;
 pid {d}/nginx.pid;
@@ -280,7 +281,7 @@ keepalive_timeout 120s;
 {server("tls", tls=True, http2=True)}
 {server("h2c", tls=False, http2=True)}
 {server("h1", tls=True, http2=False)}
-{server("mtls", tls=True, http2=True, extra=f"ssl_verify_client on; ssl_client_certificate {pki.client_ca};")}
+{server("mtls", tls=True, http2=True, extra=mtls)}
 {server("narrow", tls=True, http2=True, extra="http2_max_concurrent_streams 8;")}
 }}
 """

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _ingress import Broker, Nginx, Pki, make_pki  # noqa: E402
+from _ingress import Broker, Nginx, Pki, make_pki
 
 
 class Ingress(NamedTuple):

@@ -22,6 +22,7 @@ from ._signals import shutdown_registry
 from ._speedups import PushEncoder, dumps_payload
 from ._trace import send_trace
 from ._transport import HttpxTransport, Transport
+from ._transport._router import RouterTransport
 from ._transport._tls import TlsOptions
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class Queen:
 
     Args:
         transport: an object implementing ``queen._transport.Transport`` (for tests); by
-            default an httpx connection pool per client.
+            default the lean HTTP/1.1 pool for ``http://`` URLs and httpx for the rest.
         http2_prior_knowledge: speak cleartext HTTP/2 (h2c, prior knowledge) to ``http://``
             URLs, for an HTTP/2 ingress in front of the broker. Off by default: the broker
             itself speaks HTTP/1.1 only and drops the preface, which then raises a
@@ -147,7 +148,12 @@ class Queen:
         request_headers: Dict[str, str] = {}
         if merged["bearer_token"]:
             request_headers["Authorization"] = f"Bearer {merged['bearer_token']}"
-        request_headers.update(merged["headers"] or {})
+        for name, value in (merged["headers"] or {}).items():
+            # Header names are case-insensitive: a custom header replaces ours, whatever its
+            # spelling, instead of being sent next to it.
+            for existing in [k for k in request_headers if k.lower() == str(name).lower()]:
+                del request_headers[existing]
+            request_headers[name] = value
         self._transport: Transport = transport or self._default_transport(
             merged, request_headers
         )
@@ -185,7 +191,7 @@ class Queen:
         )
 
     def _default_transport(self, merged: Dict[str, Any], headers: Dict[str, str]) -> Transport:
-        # HTTP/2 and TLS live in HttpxTransport.
+        # HTTP/2 and TLS live in HttpxTransport; plain HTTP/1.1 takes the router's lean route.
         prior_knowledge = bool(merged.get("http2_prior_knowledge"))
         tls = TlsOptions(
             merged.get("tls_ca_bundle"),
@@ -193,10 +199,13 @@ class Queen:
             merged.get("tls_client_key"),
             bool(merged.get("tls_insecure_skip_verify")),
         )
-        self._wire: Optional[HttpxTransport] = HttpxTransport(
-            headers, http2_prior_knowledge=prior_knowledge, tls=tls
+        self._wire: Optional[HttpxTransport] = None
+        https = any(u.startswith("https:") for u in self._urls)
+        if prior_knowledge or https or tls != TlsOptions():
+            self._wire = HttpxTransport(headers, http2_prior_knowledge=prior_knowledge, tls=tls)
+        return RouterTransport(
+            headers, fallback=self._wire, lean=False if prior_knowledge else None
         )
-        return self._wire
 
     @property
     def http_protocols(self) -> Dict[str, Optional[str]]:

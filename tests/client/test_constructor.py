@@ -217,3 +217,14 @@ async def test_raw_capture_of_headers() -> None:
     assert post.startswith(b"POST /api/v1/stats/refresh HTTP/1.1\r\n")
     assert b"\r\nContent-Type: application/json\r\n" in post
     assert post.endswith(b"\r\n\r\n{}")
+
+
+@pytest.mark.parametrize("name", ["authorization", "AUTHORIZATION", "Authorization"])
+async def test_custom_authorization_wins_whatever_its_case(
+    server: QueenTestServer, broker: RecordingBroker, name: str
+) -> None:
+    async with make_client(server.url, bearer_token="tok", headers={name: "Custom xyz"}) as q:
+        await q.admin.health()
+        await q.queue("ci").push({"data": 1})
+    for request in broker.seen():
+        assert request.headers["authorization"] == "Custom xyz"

@@ -1,0 +1,101 @@
+"""close(), async with, and the closed state (§3.7)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from queen import Queen, QueenError
+from queen.testing import QueenTestServer
+
+from .conftest import FakeTransport, RecordingBroker, make_client, response
+
+
+async def test_close_is_idempotent_and_closes_the_pool() -> None:
+    transport = FakeTransport(response(200, {}))
+    q = make_client("http://a:1", transport=transport)
+    await q.close()
+    await q.close()
+    assert transport.closed == 1
+
+
+async def test_closed_client_refuses_push_pop_consume(server: QueenTestServer,
+                                                      broker: RecordingBroker) -> None:
+    q = make_client(server.url)
+    await q.close()
+    with pytest.raises(QueenError, match="^Queen client is closed$"):
+        await q.queue("c").push({"data": 1})
+    with pytest.raises(QueenError, match="^Queen client is closed$"):
+        await q.queue("c").wait(False).pop()
+    with pytest.raises(QueenError, match="^Queen client is closed$"):
+        await q.queue("c").wait(False).consume(lambda m: None)
+    assert broker.requests == []
+
+
+async def test_async_with_closes(server: QueenTestServer) -> None:
+    async with make_client(server.url) as q:
+        assert isinstance(q, Queen)
+        await q.queue("aw").push({"data": 1})
+    with pytest.raises(QueenError, match="^Queen client is closed$"):
+        await q.queue("aw").push({"data": 1})
+
+
+async def test_async_with_does_not_suppress(server: QueenTestServer) -> None:
+    transport = FakeTransport(response(200, {}))
+    with pytest.raises(RuntimeError, match="inside"):
+        async with make_client(server.url, transport=transport):
+            raise RuntimeError("inside")
+    assert transport.closed == 1
+
+
+async def test_close_logs_the_reference_texts(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="queen.client")
+    q = make_client("http://a:1", transport=FakeTransport(response(200, {})))
+    await q.close()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for line in ("Closing Queen client...", "All buffers flushed", "Queen client closed"):
+        assert line in text
+
+
+async def test_close_never_raises() -> None:
+    class Broken(FakeTransport):
+        async def aclose(self) -> None:
+            raise OSError("pool broke")
+
+    q = make_client("http://a:1", transport=Broken(response(200, {})))
+    await q.close()
+
+
+async def test_close_flushes_buffered_pushes(server: QueenTestServer,
+                                             broker: RecordingBroker) -> None:
+    q = make_client(server.url)
+    result = await q.queue("cf").buffer({"message_count": 100, "time_millis": 60000}).push(
+        [{"data": 1}, {"data": 2}]
+    )
+    assert result == {"buffered": True, "count": 2}
+    assert broker.seen("POST", "/api/v1/push") == []
+    await q.close()
+    (body,) = broker.bodies("POST", "/api/v1/push")
+    assert [i["payload"] for i in body["items"]] == [1, 2]
+
+
+async def test_custom_logger_receives_records(server: QueenTestServer) -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.lines: list = []
+
+        def info(self, msg: Any, *a: Any, **k: Any) -> None:
+            self.lines.append(("info", msg))
+
+        def warning(self, msg: Any, *a: Any, **k: Any) -> None:
+            self.lines.append(("warning", msg))
+
+        def error(self, msg: Any, *a: Any, **k: Any) -> None:
+            self.lines.append(("error", msg))
+
+    sink = Sink()
+    q = make_client(server.url, logger=sink)
+    await q.close()
+    assert ("info", "[Queen.close] Closing Queen client...") in sink.lines

@@ -486,6 +486,7 @@ class Queen:
             self._log.info("Queen.close", "All buffers flushed")
         except Exception as exc:  # close() never raises (§3.7)
             self._log.error("Queen.close", {"error": str(exc)})
+        self._http.closed = True
         try:
             await self._transport.aclose()
         except Exception as exc:

@@ -105,6 +105,7 @@ class HttpClient:
         self._failover = balancer is not None and enable_failover and len(balancer.urls) > 1
         self._retry_429 = retry_429
         self._log = logger or ClientLogger()
+        self.closed = False
 
     async def request(
         self,
@@ -119,10 +120,14 @@ class HttpClient:
         """Send ``method path`` and return ``decode(response)`` of the 2xx answer.
 
         Raises:
+            QueenError: the client was closed (``Queen client is closed``).
             QueenHttpError: a non-2xx answer (after the policy above).
             QueenConnectionError / QueenTimeoutError: no answer.
             QueenServerError: a 2xx body that ``decode`` could not read.
         """
+        if self.closed:
+            # The pool is gone: retrying (with backoff) could never succeed.
+            raise QueenError("Queen client is closed")
         timeout = (timeout_millis or self.timeout_millis) / 1000.0
         if self._failover:
             return await self._with_failover(method, path, body, timeout, affinity_key, decode)

@@ -99,3 +99,27 @@ async def test_custom_logger_receives_records(server: QueenTestServer) -> None:
     q = make_client(server.url, logger=sink)
     await q.close()
     assert ("info", "[Queen.close] Closing Queen client...") in sink.lines
+
+
+async def test_requests_after_close_fail_at_once(sleeps: Any) -> None:
+    transport = FakeTransport(response(200, {}))
+    q = make_client("http://a:1", transport=transport, retry_delay_millis=1000)
+    await q.close()
+    for call in (q.admin.health(), q.queue("x").dlq().get(), q.delete_consumer_group("g"),
+                 q.update_consumer_group_timestamp("g", "2030-01-01T00:00:00Z")):
+        with pytest.raises(QueenError, match="^Queen client is closed$") as info:
+            await call
+        assert info.value.retriable is False
+    assert await q.ack({"transactionId": "t", "partitionId": "p"}) == {
+        "success": False, "error": "Queen client is closed",
+    }
+    assert (await q.renew("lease"))["error"] == "Queen client is closed"  # type: ignore[index]
+    assert transport.sends == []
+    assert sleeps == []
+
+
+async def test_requests_after_close_on_a_real_pool(server: QueenTestServer) -> None:
+    q = make_client(server.url, retry_delay_millis=1000)
+    await q.close()
+    with pytest.raises(QueenError, match="^Queen client is closed$"):
+        await q.admin.health()

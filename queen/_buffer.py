@@ -37,12 +37,15 @@ class _Buffer:
         "admission",
         "deadline",
         "dropped",
+        "flight_bytes",
+        "flight_count",
         "flusher",
         "items",
         "options",
         "sending",
         "space",
         "timer",
+        "users",
         "waiting",
         "wake",
     )
@@ -59,7 +62,12 @@ class _Buffer:
         self.flusher: Optional[asyncio.Task] = None
         self.sending = asyncio.Lock()  # one request in flight per address keeps order
         self.waiting = 0  # producers blocked on a full buffer
+        self.users = 0  # producers inside add(): the buffer must stay registered for them
         self.dropped = 0
+        # Sent and not yet confirmed: still ours (a retriable failure puts them back), so
+        # they count against the bounds.
+        self.flight_count = 0
+        self.flight_bytes = 0
 
     @property
     def max_size(self) -> int:
@@ -67,11 +75,11 @@ class _Buffer:
         return int(size) if size else 4 * int(self.options["message_count"])
 
     def has_room(self, item_size: int) -> bool:
-        if len(self.items) == 0:
+        held = len(self.items) + self.flight_count
+        if held == 0:
             return True
-        return (
-            len(self.items) < self.max_size
-            and self.items.nbytes + item_size <= int(self.options["max_bytes"])
+        return held < self.max_size and (
+            self.items.nbytes + self.flight_bytes + item_size <= int(self.options["max_bytes"])
         )
 
 
@@ -110,6 +118,20 @@ class BufferManager:
                 assert arrived is not None
                 self._arm(buf, arrived + merged["time_millis"] / 1000.0)
         loop = asyncio.get_running_loop()
+        buf.users += 1
+        try:
+            await self._admit(buf, queue, partition, encoded, loop)
+        finally:
+            buf.users -= 1
+
+    async def _admit(
+        self,
+        buf: _Buffer,
+        queue: str,
+        partition: str,
+        encoded: List[bytes],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         async with buf.admission:
             for item in encoded:
                 while not buf.has_room(len(item)):
@@ -149,7 +171,15 @@ class BufferManager:
     async def _flush_loop(self, buf: _Buffer, queue: str, partition: str) -> None:
         """Background flusher of one address; ends when the buffer is empty."""
         loop = asyncio.get_running_loop()
-        while len(buf.items):
+        while True:
+            if not len(buf.items):
+                if not buf.sending.locked():
+                    break
+                # A manual flush has the buffer's items in flight: wait for its outcome
+                # (a retriable failure puts them back for us to send).
+                async with buf.sending:
+                    pass
+                continue
             count = int(buf.options["message_count"])
             due = buf.deadline is not None and loop.time() >= buf.deadline
             full = len(buf.items) >= count or buf.waiting > 0
@@ -179,7 +209,7 @@ class BufferManager:
             self._arm(buf, arrived + float(buf.options["time_millis"]) / 1000.0)
 
     def _retire(self, buf: _Buffer) -> None:
-        if len(buf.items):
+        if len(buf.items) or buf.flight_count or buf.users or buf.sending.locked():
             return
         if buf.timer is not None:
             buf.timer.cancel()
@@ -195,7 +225,8 @@ class BufferManager:
         flight = self._in_flight.setdefault(buf.address, [0, 0])
         flight[0] += chunk.count
         flight[1] += chunk.nbytes
-        buf.space.set()
+        buf.flight_count += chunk.count
+        buf.flight_bytes += chunk.nbytes
         try:
             try:
                 result = await self._http.request("POST", "/api/v1/push", body=chunk.body)
@@ -221,6 +252,9 @@ class BufferManager:
             flight[1] -= chunk.nbytes
             if not flight[0]:
                 del self._in_flight[buf.address]
+            buf.flight_count -= chunk.count
+            buf.flight_bytes -= chunk.nbytes
+            buf.space.set()
 
     @staticmethod
     def _retry_items(chunk: Chunk, result: Any) -> Optional[Chunk]:
@@ -291,7 +325,7 @@ class BufferManager:
             buf.timer = None
             buf.deadline = None
         try:
-            while len(buf.items):
+            while True:
                 # Waits for the background flusher's in-flight request, then takes turns.
                 async with buf.sending:
                     if not len(buf.items):

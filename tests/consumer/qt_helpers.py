@@ -22,10 +22,6 @@ async def create_queue(client: Queen, name: str, **options: Any) -> None:
     await client.queue(name).config(options).create()
 
 
-def acked_total(server: QueenTestServer) -> int:
-    return server.broker.state.acked
-
-
 def _is_broker_task(task: asyncio.Task) -> bool:
     code = getattr(task.get_coro(), "cr_code", None)
     return code is not None and "queen/testing/" in code.co_filename.replace("\\", "/")

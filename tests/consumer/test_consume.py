@@ -6,11 +6,10 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
+from qt_helpers import pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
-
-from qt_helpers import pending_tasks, wait_for
 
 
 async def push_n(client: Queen, queue: str, n: int, partition: str = "Default") -> None:

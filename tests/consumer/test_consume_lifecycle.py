@@ -377,7 +377,9 @@ async def test_close_stops_consumers(server: QueenTestServer, make_client: Any) 
         await client.queue("closing").consume(lambda m: None)
 
 
-async def test_close_waits_for_the_running_handler(server: QueenTestServer, make_client: Any) -> None:
+async def test_close_waits_for_the_running_handler(
+    server: QueenTestServer, make_client: Any
+) -> None:
     client = make_client()
     await push_n(client, "closing2", 1)
     entered = asyncio.Event()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Type, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+    Union,
+)
 
 from ._admin import Admin
 from ._balancer import STRATEGIES, LoadBalancer
@@ -280,7 +291,7 @@ class Queen:
 
     async def ack(
         self,
-        message: Union[Dict[str, Any], List[Dict[str, Any]]],
+        message: Union[Dict[str, Any], Sequence[Dict[str, Any]]],
         status: Union[bool, str] = True,
         context: Optional[Dict[str, Any]] = None,
         *,
@@ -290,8 +301,8 @@ class Queen:
         transport or server errors (contract §3.3)."""
         group = (context or {}).get("group")
         err = error if error is not None else (context or {}).get("error")
-        if isinstance(message, list):
-            return await self._ack_batch(message, status, group, err)
+        if isinstance(message, (list, tuple)):
+            return await self._ack_batch(list(message), status, group, err)
         tx, partition_id, lease = message_address(message)
         if not tx:
             return {"success": False, "error": MISSING_ID}

@@ -8,7 +8,7 @@ dead-letters at once, a duplicate ``transactionId`` aborts the whole transaction
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from .._errors import QueenError, QueenServerError
 from .._paths import check_name
@@ -31,7 +31,7 @@ class TransactionBuilder:
 
     def ack(
         self,
-        messages: Union[Dict[str, Any], List[Dict[str, Any]]],
+        messages: Union[Dict[str, Any], Sequence[Dict[str, Any]]],
         status: Union[str, bool] = "completed",
         context: Optional[Dict[str, Any]] = None,
     ) -> TransactionBuilder:
@@ -40,7 +40,7 @@ class TransactionBuilder:
         if context:
             group = context.get("consumer_group", context.get("group"))
         wire_status = status_text(status)
-        for message in messages if isinstance(messages, list) else [messages]:
+        for message in messages if isinstance(messages, (list, tuple)) else [messages]:
             tx, partition_id, lease = message_address(message)
             if not tx:
                 raise ValueError(MISSING_ID)

@@ -108,7 +108,7 @@ class FakeTransport:
         if isinstance(entry, BaseException):
             raise entry
         if callable(entry):
-            return entry(method, url, body)  # type: ignore[no-any-return]
+            return entry(method, url, body)  # type: ignore[no-any-return,unused-ignore]
         return entry
 
     async def aclose(self) -> None:

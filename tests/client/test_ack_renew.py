@@ -174,9 +174,9 @@ async def test_batch_ack_per_message_overrides(queen: Queen, broker: RecordingBr
 
 
 async def test_batch_ack_missing_ids_raise(queen: Queen, broker: RecordingBroker) -> None:
-    with pytest.raises(ValueError, match="^Message must have transactionId or id property$"):
+    with pytest.raises(ValueError, match=r"^Message must have transactionId or id property$"):
         await queen.ack([{"transactionId": "t", "partitionId": "p"}, {"partitionId": "p"}])
-    with pytest.raises(ValueError, match="ensure message uniqueness$"):
+    with pytest.raises(ValueError, match=r"ensure message uniqueness$"):
         await queen.ack([{"transactionId": "t"}])
     assert broker.requests == []
 
@@ -230,7 +230,8 @@ async def test_renew_seconds_keyword(queen: Queen, broker: RecordingBroker,
     await queen.queue("r2").config({"lease_time": 10}).create()
     await queen.queue("r2").push({"data": 1})
     (m,) = await _pop(queen, "r2")
-    assert (await queen.renew(m["leaseId"], seconds=200))["success"] is True  # type: ignore[index]
+    renewed: Any = await queen.renew(m["leaseId"], seconds=200)
+    assert renewed["success"] is True
     assert broker.bodies("POST", "/api/v1/lease")[0] == {"seconds": 200}
     server.clock.advance(150)
     assert await _pop(queen, "r2") == []
@@ -286,7 +287,8 @@ async def test_renew_refused(queen: Queen, server: QueenTestServer) -> None:
 async def test_renew_transport_error_does_not_raise(server: QueenTestServer) -> None:
     await server.nodes[0].stop()
     async with make_client(server.url, retry_attempts=1) as q:
-        (result,) = await q.renew(["l1"])  # type: ignore[misc]
+        results: Any = await q.renew(["l1"])
+    (result,) = results
     assert result["leaseId"] == "l1" and result["success"] is False and result["error"]
 
 
@@ -311,7 +313,7 @@ async def test_delete_consumer_group(queen: Queen, broker: RecordingBroker) -> N
 async def test_delete_consumer_group_http_error(server: QueenTestServer) -> None:
     server.nodes[0].faults.error(403, body=b'{"error":"Insufficient permissions"}')
     async with make_client(server.url) as q:
-        with pytest.raises(QueenHttpError, match="Insufficient permissions"):
+        with pytest.raises(QueenHttpError, match=r"Insufficient permissions"):
             await q.delete_consumer_group("g")
 
 

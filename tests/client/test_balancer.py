@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import pytest
 
@@ -46,7 +46,7 @@ class FakeClock:
         return self.now
 
 
-def _lb(strategy: str = "affinity", clock: FakeClock = None, urls: List[str] = URLS,
+def _lb(strategy: str = "affinity", clock: Optional[FakeClock] = None, urls: List[str] = URLS,
         retry_ms: int = 5000) -> LoadBalancer:
     return LoadBalancer(urls, strategy, 128, retry_ms, clock=clock or FakeClock())
 

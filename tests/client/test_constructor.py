@@ -42,7 +42,9 @@ def test_every_form_honours_keywords(config: Any) -> None:
     assert q._http._attempts == 7
     assert q._http._delay == pytest.approx(0.011)
     assert q._http._retry_429 is False
-    assert q._transport._headers == {"Authorization": "Bearer tok", "X-A": "1"}
+    assert q._transport._headers == {  # type: ignore[attr-defined]
+        "Authorization": "Bearer tok", "X-A": "1",
+    }
 
 
 def test_list_form_keywords_reach_the_balancer() -> None:
@@ -81,11 +83,11 @@ def test_urls_beats_url() -> None:
 
 
 def test_missing_urls() -> None:
-    with pytest.raises(ValueError, match="^Must provide urls or url in configuration$"):
+    with pytest.raises(ValueError, match=r"^Must provide urls or url in configuration$"):
         _q()
-    with pytest.raises(ValueError, match="^Must provide urls or url in configuration$"):
+    with pytest.raises(ValueError, match=r"^Must provide urls or url in configuration$"):
         _q({})
-    with pytest.raises(ValueError, match="^Must provide urls or url in configuration$"):
+    with pytest.raises(ValueError, match=r"^Must provide urls or url in configuration$"):
         _q({"urls": None, "url": None})
 
 

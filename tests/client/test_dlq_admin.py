@@ -64,14 +64,14 @@ def test_dlq_builder_clamps_and_chains(queen: Queen) -> None:
 
 
 def test_dlq_without_a_name(queen: Queen) -> None:
-    with pytest.raises(ValueError, match="^Queue name is required for DLQ operations$"):
+    with pytest.raises(ValueError, match=r"^Queue name is required for DLQ operations$"):
         queen.queue().dlq()
 
 
 async def test_dlq_errors_raise(queen: Queen, broker: RecordingBroker,
                                 server: QueenTestServer) -> None:
     broker.faults.db_error("dlq", "db gone")
-    with pytest.raises(QueenServerError, match="db gone"):
+    with pytest.raises(QueenServerError, match=r"db gone"):
         await queen.queue("x").dlq().get()
     server.nodes[0].faults.error(500)
     with pytest.raises(QueenHttpError):
@@ -193,5 +193,5 @@ async def test_unsupported_admin_methods_raise_at_once(
 async def test_admin_errors(server: QueenTestServer) -> None:
     server.nodes[0].faults.error(401, body=b'{"error":"Authentication required"}')
     async with make_client(server.url) as q:
-        with pytest.raises(QueenHttpError, match="Authentication required"):
+        with pytest.raises(QueenHttpError, match=r"Authentication required"):
             await q.admin.get_overview()

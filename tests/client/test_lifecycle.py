@@ -25,11 +25,11 @@ async def test_closed_client_refuses_push_pop_consume(server: QueenTestServer,
                                                       broker: RecordingBroker) -> None:
     q = make_client(server.url)
     await q.close()
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.queue("c").push({"data": 1})
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.queue("c").wait(False).pop()
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.queue("c").wait(False).consume(lambda m: None)
     assert broker.requests == []
 
@@ -38,13 +38,13 @@ async def test_async_with_closes(server: QueenTestServer) -> None:
     async with make_client(server.url) as q:
         assert isinstance(q, Queen)
         await q.queue("aw").push({"data": 1})
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.queue("aw").push({"data": 1})
 
 
 async def test_async_with_does_not_suppress(server: QueenTestServer) -> None:
     transport = FakeTransport(response(200, {}))
-    with pytest.raises(RuntimeError, match="inside"):
+    with pytest.raises(RuntimeError, match=r"inside"):
         async with make_client(server.url, transport=transport):
             raise RuntimeError("inside")
     assert transport.closed == 1
@@ -107,13 +107,14 @@ async def test_requests_after_close_fail_at_once(sleeps: Any) -> None:
     await q.close()
     for call in (q.admin.health(), q.queue("x").dlq().get(), q.delete_consumer_group("g"),
                  q.update_consumer_group_timestamp("g", "2030-01-01T00:00:00Z")):
-        with pytest.raises(QueenError, match="^Queen client is closed$") as info:
+        with pytest.raises(QueenError, match=r"^Queen client is closed$") as info:
             await call
         assert info.value.retriable is False
     assert await q.ack({"transactionId": "t", "partitionId": "p"}) == {
         "success": False, "error": "Queen client is closed",
     }
-    assert (await q.renew("lease"))["error"] == "Queen client is closed"  # type: ignore[index]
+    renewed: Any = await q.renew("lease")
+    assert renewed["error"] == "Queen client is closed"
     assert transport.sends == []
     assert sleeps == []
 
@@ -121,5 +122,5 @@ async def test_requests_after_close_fail_at_once(sleeps: Any) -> None:
 async def test_requests_after_close_on_a_real_pool(server: QueenTestServer) -> None:
     q = make_client(server.url, retry_delay_millis=1000)
     await q.close()
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.admin.health()

@@ -1,4 +1,4 @@
-"""pop(): query, long polling, groups, subscriptions, multi-partition, D12, messages (§4.5, §4.9)."""
+"""pop(): query, long polling, groups, subscriptions, partitions, D12, messages (§4.5, §4.9)."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ async def test_empty_answers_are_empty_lists(queen: Queen, broker: RecordingBrok
 
 async def test_in_band_database_error_raises(queen: Queen, broker: RecordingBroker) -> None:
     broker.faults.db_error("pop", "canceling statement due to statement timeout")
-    with pytest.raises(QueenServerError, match="statement timeout") as info:
+    with pytest.raises(QueenServerError, match=r"statement timeout") as info:
         await queen.queue("dberr").wait(False).pop()
     assert info.value.retriable is True
     assert info.value.body["success"] is False
@@ -204,7 +204,8 @@ async def test_namespace_and_task_pop_are_unsupported(
         await queen.queue().task("t").pop()
     with pytest.raises(NotImplementedError):
         await queen.queue(None).namespace("ns").task("t").pop()
-    with pytest.raises(ValueError, match="^Must specify queue, namespace, or task for pop operation$"):
+    no_target = r"^Must specify queue, namespace, or task for pop operation$"
+    with pytest.raises(ValueError, match=no_target):
         await queen.queue().pop()
     assert broker.requests == []
 
@@ -218,7 +219,7 @@ async def test_messages_are_dicts_with_a_trace_helper(
     assert set(m) == WIRE_FIELDS
     assert len(m) == len(WIRE_FIELDS)
     assert "trace" in m
-    assert "trace" not in m.keys()
+    assert "trace" not in list(m.keys())
     plain: Dict[str, Any] = dict(m)
     assert m == plain and plain == m
     assert "trace" not in plain
@@ -259,7 +260,7 @@ async def test_trace_in_queue_mode_and_invalid_config(
 async def test_pop_on_a_closed_client(server: QueenTestServer) -> None:
     q = make_client(server.url)
     await q.close()
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.queue("c").pop()
 
 

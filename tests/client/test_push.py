@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import orjson
 import pytest
@@ -29,7 +29,7 @@ def _items(broker: RecordingBroker) -> List[Any]:
 async def test_payload_rules_on_the_wire_and_round_trip(
     queen: Queen, broker: RecordingBroker
 ) -> None:
-    items = [
+    items: List[Dict[str, Any]] = [
         {"data": {"a": 1}, "transactionId": "t1"},
         {"data": None, "transactionId": "t2"},
         {"data": {}, "transactionId": "t3"},
@@ -172,7 +172,7 @@ async def test_non_serialisable_payload(queen: Queen, broker: RecordingBroker) -
 
 
 async def test_invalid_items_and_names(queen: Queen, broker: RecordingBroker) -> None:
-    with pytest.raises(ValueError, match="^Queue name is required for push operation$"):
+    with pytest.raises(ValueError, match=r"^Queue name is required for push operation$"):
         queen.queue().push({"data": 1})
     with pytest.raises(QueenValidationError):
         queen.queue("q").push(["not a dict"])  # type: ignore[list-item]
@@ -228,7 +228,7 @@ async def test_on_success_exception_goes_to_on_error(queen: Queen) -> None:
     )
     assert result is None
     assert str(errors[0]) == "handler broke"
-    with pytest.raises(RuntimeError, match="handler broke"):
+    with pytest.raises(RuntimeError, match=r"handler broke"):
         await queen.queue("ose").push({"data": 2}).on_success(boom)
 
 
@@ -244,7 +244,7 @@ async def test_failed_items() -> None:
         {"status": "failed", "error": "other"},
     ]
     q, _ = _fake_client(response(200, entries))
-    with pytest.raises(QueenServerError, match="^disk full$") as info:
+    with pytest.raises(QueenServerError, match=r"^disk full$") as info:
         await q.queue("f").push([{"data": 1}, {"data": 2}, {"data": 3}])
     assert info.value.retriable is False
     calls: List[Any] = []
@@ -267,13 +267,13 @@ async def test_failed_items() -> None:
 
 async def test_failed_item_without_error_text() -> None:
     q, _ = _fake_client(response(200, [{"status": "failed"}]))
-    with pytest.raises(QueenServerError, match="^Push failed$"):
+    with pytest.raises(QueenServerError, match=r"^Push failed$"):
         await q.queue("f").push({"data": 1})
 
 
 async def test_error_body() -> None:
     q, _ = _fake_client(response(200, {"error": "db down"}))
-    with pytest.raises(QueenServerError, match="^db down$"):
+    with pytest.raises(QueenServerError, match=r"^db down$"):
         await q.queue("f").push({"data": 1})
     errors: List[Any] = []
     result = await q.queue("f").push({"data": 1}).on_error(lambda i, e: errors.append((i, e)))

@@ -152,7 +152,7 @@ async def test_delete(queen: Queen, broker: RecordingBroker) -> None:
 
 
 async def test_delete_without_a_name(queen: Queen) -> None:
-    with pytest.raises(ValueError, match="^Queue name is required for delete operation$"):
+    with pytest.raises(ValueError, match=r"^Queue name is required for delete operation$"):
         queen.queue().delete()
 
 
@@ -199,7 +199,7 @@ async def test_operation_builder_callbacks(queen: Queen) -> None:
 
 async def test_operation_builder_error_body(queen: Queen, broker: RecordingBroker) -> None:
     broker.faults.db_error("configure", "relation does not exist")
-    with pytest.raises(QueenServerError, match="relation does not exist") as info:
+    with pytest.raises(QueenServerError, match=r"relation does not exist") as info:
         await queen.queue("e").create()
     assert info.value.body["success"] is False
     assert info.value.retriable is False

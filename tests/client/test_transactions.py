@@ -63,7 +63,7 @@ async def test_duplicate_rolls_everything_back(
     await queen.queue("rb-src").push({"data": 1})
     await queen.queue("rb-dst").push({"data": 0, "transactionId": "taken"})
     m = await _one(queen, "rb-src")
-    with pytest.raises(QueenServerError, match="duplicate key") as info:
+    with pytest.raises(QueenServerError, match=r"duplicate key") as info:
         await (
             queen.transaction()
             .ack(m)
@@ -112,7 +112,7 @@ async def test_failed_ack_dead_letters_at_once(queen: Queen, broker: RecordingBr
 async def test_retry_is_rejected(queen: Queen) -> None:
     await queen.queue("tr").push({"data": 1})
     m = await _one(queen, "tr")
-    with pytest.raises(QueenServerError, match="ACK operation failed"):
+    with pytest.raises(QueenServerError, match=r"ACK operation failed"):
         await queen.transaction().ack(m, "retry").commit()
 
 
@@ -128,9 +128,9 @@ async def test_ack_of_a_list_adds_one_operation_per_message(
 
 
 async def test_missing_ids_raise(queen: Queen) -> None:
-    with pytest.raises(ValueError, match="^Message must have transactionId or id property$"):
+    with pytest.raises(ValueError, match=r"^Message must have transactionId or id property$"):
         queen.transaction().ack({"partitionId": "p"})
-    with pytest.raises(ValueError, match="ensure message uniqueness$"):
+    with pytest.raises(ValueError, match=r"ensure message uniqueness$"):
         queen.transaction().ack({"id": "t"})
 
 
@@ -162,7 +162,7 @@ async def test_non_serialisable_transaction_payload(queen: Queen) -> None:
 async def test_commit_on_a_closed_client(server: QueenTestServer) -> None:
     q = make_client(server.url)
     await q.close()
-    with pytest.raises(QueenError, match="^Queen client is closed$"):
+    with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.transaction().queue("x").push({"data": 1}).commit()
 
 
@@ -177,7 +177,7 @@ async def test_transport_errors_raise(server: QueenTestServer) -> None:
 
 async def test_database_error_body(queen: Queen, broker: RecordingBroker) -> None:
     broker.faults.db_error("transaction", "connection lost")
-    with pytest.raises(QueenServerError, match="^connection lost$") as info:
+    with pytest.raises(QueenServerError, match=r"^connection lost$") as info:
         await queen.transaction().queue("x").push({"data": 1}).commit()
     assert info.value.body == {"success": False, "error": "connection lost"}
 
@@ -189,3 +189,12 @@ def test_chaining_returns_the_parent(queen: Queen) -> None:
     assert tq.push({"data": 1}) is tx
     ops: List[Any] = tx.operations
     assert ops == [{"type": "push", "items": [{"queue": "a", "payload": 1, "partition": "p"}]}]
+
+
+async def test_tuples_of_messages_are_lists(queen: Queen, broker: RecordingBroker) -> None:
+    await queen.queue("tup").push([{"data": 1}, {"data": 2}])
+    messages = await queen.queue("tup").batch(2).wait(False).pop()
+    assert len(queen.transaction().ack(tuple(messages)).operations) == 2
+    result = await queen.ack(tuple(messages))
+    assert result["success"] is True and len(result["results"]) == 2
+    assert len(broker.seen("POST", "/api/v1/ack/batch")) == 1

@@ -1,4 +1,4 @@
-"""Retry, failover and 429 policy over real sockets and a scripted transport (§5.1-§5.3, D22, D25)."""
+"""Retry, failover and 429 policy on real sockets and a scripted transport (§5.1-§5.3, D22, D25)."""
 
 from __future__ import annotations
 
@@ -349,14 +349,14 @@ async def test_single_attempt_never_sleeps(sleeps: List[float]) -> None:
 
 async def test_4xx_no_sleep(sleeps: List[float]) -> None:
     q, t = _fake(response(422, {"error": "bad"}))
-    with pytest.raises(QueenHttpError, match="^bad$"):
+    with pytest.raises(QueenHttpError, match=r"^bad$"):
         await q.admin.health()
     assert (len(t.sends), sleeps) == (1, [])
 
 
 async def test_http_error_text_without_json(sleeps: List[float]) -> None:
     q, _ = _fake(response(418, b"short and stout", reason="I'm a teapot"))
-    with pytest.raises(QueenHttpError, match="^HTTP 418: I'm a teapot$") as info:
+    with pytest.raises(QueenHttpError, match=r"^HTTP 418: I'm a teapot$") as info:
         await q.admin.health()
     assert info.value.body == "short and stout"
 
@@ -414,14 +414,14 @@ async def test_failover_tries_each_url_once_without_sleeping(sleeps: List[float]
     assert await q.admin.health() == {"ok": True}
     assert sleeps == []
     assert len(set(t.urls)) == 3
-    health = q._balancer.health()  # type: ignore[union-attr]
+    health = q._balancer.health()
     assert sorted(h["healthy"] for h in health.values()) == [False, False, True]
 
 
 async def test_failover_exhausted_raises_the_last_error(sleeps: List[float]) -> None:
     urls = ["http://a:1", "http://b:2"]
     q, t = _fake(refused(), response(500, {"error": "boom"}), urls=urls)
-    with pytest.raises(QueenHttpError, match="^boom$"):
+    with pytest.raises(QueenHttpError, match=r"^boom$"):
         await q.admin.health()
     assert len(t.sends) == 2 and sleeps == []
 
@@ -432,7 +432,7 @@ async def test_failover_undecodable_body_does_not_mark_unhealthy(sleeps: List[fl
                  load_balancing_strategy="round-robin")
     assert await q.admin.health() == {"ok": 1}
     assert t.urls == ["http://a:1/health", "http://b:2/health"]
-    assert all(h["healthy"] for h in q._balancer.health().values())  # type: ignore[union-attr]
+    assert all(h["healthy"] for h in q._balancer.health().values())
     # Under affinity the unmarked URL is picked again, skipped as already tried, and the
     # iterations run out: the undecodable answer is the error.
     q, t = _fake(response(200, b"<html>"), urls=urls)
@@ -447,7 +447,7 @@ async def test_failover_429_stays_on_the_url(sleeps: List[float]) -> None:
     assert await q.admin.health() == {"ok": 1}
     assert t.urls[0] == t.urls[1]
     assert sleeps == [0.05]
-    assert all(h["healthy"] for h in q._balancer.health().values())  # type: ignore[union-attr]
+    assert all(h["healthy"] for h in q._balancer.health().values())
 
 
 async def test_failover_disabled_uses_the_retry_path(sleeps: List[float]) -> None:

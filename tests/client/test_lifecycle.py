@@ -124,3 +124,29 @@ async def test_requests_after_close_on_a_real_pool(server: QueenTestServer) -> N
     await q.close()
     with pytest.raises(QueenError, match=r"^Queen client is closed$"):
         await q.admin.health()
+
+
+def test_queen_client_log_format(capsys: pytest.CaptureFixture) -> None:
+    from queen._logging import LOGGER_NAME, ClientLogger, configure_from_env
+
+    base = logging.getLogger(LOGGER_NAME)
+    level = base.level
+    configure_from_env("true")
+    try:
+        log = ClientLogger()
+        log.info("QueueBuilder.push", {"queue": "orders", "count": 10})
+        log.warning("HttpClient.failover", "down")
+        log.debug("BufferManager.flushBuffer", "hidden at INFO")
+    finally:
+        for handler in [h for h in base.handlers if h.get_name() == "queen-env"]:
+            base.removeHandler(handler)
+        base.setLevel(level)
+    out, err = capsys.readouterr()
+    import re
+
+    assert re.fullmatch(
+        r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] \[INFO\] \[QueueBuilder\.push\] "
+        r'\{"queue":"orders","count":10\}\n',
+        out,
+    )
+    assert re.fullmatch(r"\[[^]]+Z\] \[WARN\] \[HttpClient\.failover\] down\n", err)

@@ -466,3 +466,32 @@ async def test_json_bodies_and_empty_dict_body_are_sent(sleeps: List[float]) -> 
     assert t.sends[0][2] == b"{}"
     assert orjson.loads(t.sends[1][2]) == {"seconds": 60}
     assert t.sends[1][1] == "http://a:6632/api/v1/lease/lease-1/extend"
+
+
+async def test_round_robin_spreads_requests_over_the_cluster(cluster: QueenTestServer) -> None:
+    async with make_client(cluster.urls, load_balancing_strategy="round-robin") as q:
+        for _ in range(6):
+            await q.admin.health()
+    assert [n.requests_served for n in cluster.nodes] == [2, 2, 2]
+
+
+async def test_affinity_keeps_non_pop_requests_on_one_node(cluster: QueenTestServer) -> None:
+    async with make_client(cluster.urls) as q:
+        for i in range(6):
+            await q.queue(f"aq{i}").push({"data": i})
+    assert sorted(n.requests_served for n in cluster.nodes) == [0, 0, 6]
+
+
+async def test_session_strategy_on_the_cluster(cluster: QueenTestServer) -> None:
+    async with make_client(cluster.urls, load_balancing_strategy="session") as q:
+        for i in range(3):
+            await q.queue(f"sq{i}").wait(False).pop()  # three affinity keys, three nodes
+        for i in range(3):
+            await q.queue(f"sq{i}").wait(False).pop()  # each key sticks to its node
+    broker = cluster.broker
+    assert isinstance(broker, RecordingBroker)
+    by_queue = {}
+    for node, request in broker.requests:
+        by_queue.setdefault(request.path, set()).add(node)
+    assert all(len(nodes) == 1 for nodes in by_queue.values())
+    assert [n.requests_served for n in cluster.nodes] == [2, 2, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from typing import Any, List
+from typing import Any, Dict, List, Set
 
 import orjson
 import pytest
@@ -490,7 +490,7 @@ async def test_session_strategy_on_the_cluster(cluster: QueenTestServer) -> None
             await q.queue(f"sq{i}").wait(False).pop()  # each key sticks to its node
     broker = cluster.broker
     assert isinstance(broker, RecordingBroker)
-    by_queue = {}
+    by_queue: Dict[str, Set[int]] = {}
     for node, request in broker.requests:
         by_queue.setdefault(request.path, set()).add(node)
     assert all(len(nodes) == 1 for nodes in by_queue.values())

@@ -34,6 +34,8 @@ class ShutdownRegistry:
         self._installed = False
         self._signals_seen = 0
         self._shutting_down = False
+        self._task: Optional[asyncio.Task] = None
+        self._closing_clients: List[Queen] = []
         self._lock = threading.Lock()
 
     @property
@@ -87,6 +89,7 @@ class ShutdownRegistry:
         log.warning("Queen.signals", f"Received {name}, shutting down gracefully...")
         self._shutting_down = True
         clients = list(self._clients)
+        self._closing_clients = clients
         loop: Optional[asyncio.AbstractEventLoop]
         try:
             loop = asyncio.get_running_loop()
@@ -94,8 +97,10 @@ class ShutdownRegistry:
             loop = None
         if loop is not None:
             # The handler runs between two bytecodes of the loop's thread: schedule the
-            # shutdown on the loop instead of blocking it.
-            loop.create_task(self._shutdown(clients, log))
+            # shutdown on the loop instead of blocking it. call_soon_threadsafe writes to the
+            # loop's self-pipe; a bare create_task would sit unnoticed while the selector
+            # sleeps (a consumer parked in a 30 s long poll).
+            loop.call_soon_threadsafe(self._start_shutdown, loop, clients, log)
             return
         try:
             asyncio.run(self._close_all(clients))
@@ -103,6 +108,26 @@ class ShutdownRegistry:
             log.error("Queen.signals", {"error": str(exc)})
             sys.exit(1)
         sys.exit(0)
+
+    def _start_shutdown(
+        self, loop: asyncio.AbstractEventLoop, clients: List[Queen], log: ClientLogger
+    ) -> None:
+        self._task = loop.create_task(self._shutdown(clients, log))
+
+    async def wait_for_shutdown(self, client: Queen) -> None:
+        """Wait until a signal-driven shutdown closing ``client`` has finished.
+
+        A consumer stopped by that shutdown waits here before ``await consume(...)``
+        returns: otherwise a program whose main coroutine ends with the consumer would
+        return from ``asyncio.run``, which cancels the shutdown before the buffers are
+        flushed and the process exits with its status.
+        """
+        task = self._task
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        if not any(c is client for c in self._closing_clients):
+            return
+        await asyncio.wait({task})
 
     async def _close_all(self, clients: List[Queen]) -> None:
         try:

@@ -21,6 +21,7 @@ from ._defaults import QUEUE_MODE
 from ._errors import QueenError, QueenTimeoutError, QueenUnsupportedError
 from ._message import Message
 from ._paths import query_string
+from ._signals import shutdown_registry
 from ._speedups import decode_pop
 from ._transport import RawResponse
 
@@ -149,6 +150,7 @@ class ConsumerRun:
                 self.finished.set_result(None)
         if self._fatal is not None:
             raise self._fatal
+        await shutdown_registry.wait_for_shutdown(queen)
 
     def _fail(self, exc: BaseException) -> None:
         """Record the first fatal error and cancel every sibling worker (D13)."""

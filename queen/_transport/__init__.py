@@ -8,5 +8,7 @@ any object with the same two methods.
 
 from ._base import RawResponse, Transport
 from ._httpx import HttpxTransport
+from ._lean import LeanTransport
+from ._router import RouterTransport
 
-__all__ = ["HttpxTransport", "RawResponse", "Transport"]
+__all__ = ["HttpxTransport", "LeanTransport", "RawResponse", "RouterTransport", "Transport"]

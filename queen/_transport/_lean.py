@@ -1,0 +1,465 @@
+"""The lean HTTP/1.1 transport: plain ``http://`` on an asyncio ``Protocol``.
+
+The hot path of the client (push, pop, ack) is a small JSON request and a small JSON answer
+on a keep-alive connection. httpx spends most of a request's client CPU on per-request model
+objects; this transport keeps only what the exchange needs:
+
+* a pool per origin (scheme, host, port) with at most one in-flight request per connection
+  (the broker kills a connection that pipelines behind a pending request, API §1.1);
+* the request header block of each origin (``Host``, ``Authorization``, custom headers) is
+  built once; a request is one ``bytes`` join and one ``transport.write``;
+* the answer is parsed by ``httptools`` (llhttp) straight into a dict of lower-case headers
+  and a list of body chunks, then handed back as :class:`RawResponse`;
+* idle connections expire after :data:`KEEPALIVE_EXPIRY_SECONDS` (the broker closes them
+  8.4-12 s after the last response); a request that dies on a reused connection before any
+  response byte arrived is re-sent once at once on a fresh connection (Q40);
+* a ``204`` may carry a body (pop-maintenance mode, Q4): the connection it came on is closed,
+  never reused, so stray bytes cannot be read as the start of the next answer;
+* ``timeout`` is one total deadline covering the wait for a pool slot, connect, send and read
+  (contract D22).
+
+Only :class:`queen.QueenConnectionError` and :class:`queen.QueenTimeoutError` leave this
+module. HTTPS and HTTP/2 are not handled here (see ``_router.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Deque, Dict, List, Mapping, Optional, Set, Tuple
+
+import httptools
+
+from .._errors import QueenConnectionError, QueenTimeoutError
+from ._base import RawResponse
+
+__all__ = ["KEEPALIVE_EXPIRY_SECONDS", "LeanTransport"]
+
+KEEPALIVE_EXPIRY_SECONDS = 4.0
+_LARGE_BODY = 1 << 16
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_USER_AGENT = "queen-turbo"
+
+
+class _Stale(Exception):
+    """The connection closed before any response byte arrived."""
+
+    def __init__(self, reused: bool = False) -> None:
+        super().__init__()
+        self.reused = reused
+
+
+class _Timeout(Exception):
+    """The deadline fired while the exchange was in progress."""
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection; also the httptools callback target of its answers."""
+
+    __slots__ = (
+        "_body",
+        "_chunked_or_length",
+        "_head_done",
+        "_headers",
+        "_parser",
+        "_reason",
+        "_timer",
+        "_waiter",
+        "got_bytes",
+        "idle_since",
+        "lost",
+        "pool",
+        "reusable",
+        "transport",
+    )
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.transport: Optional[asyncio.Transport] = None
+        self._parser = httptools.HttpResponseParser(self)
+        self._waiter: Optional[asyncio.Future[RawResponse]] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._headers: Dict[str, str] = {}
+        self._body: List[bytes] = []
+        self._reason = ""
+        self._chunked_or_length = False
+        self._head_done = False
+        self.got_bytes = False
+        self.lost = False
+        self.reusable = False
+        self.idle_since = 0.0
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            # Bytes nobody asked for (a late body after a 204, a stray answer): this
+            # connection can no longer be trusted to frame the next answer.
+            self.abort()
+            return
+        self.got_bytes = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.reusable = False
+            if not waiter.done():
+                waiter.set_exception(QueenConnectionError(f"malformed HTTP answer: {exc}"))
+            self.abort()
+
+    def eof_received(self) -> Optional[bool]:
+        return False  # close the transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.lost = True
+        self.reusable = False
+        self.pool.forget(self)
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if not self.got_bytes:
+            waiter.set_exception(_Stale())
+        elif self._headers_done_until_eof():
+            self._complete()
+        else:
+            detail = str(exc) if exc else "connection closed before the answer was complete"
+            waiter.set_exception(QueenConnectionError(detail))
+
+    # -- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._headers = {}
+        self._body = []
+        self._chunked_or_length = False
+        self._head_done = False
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason = reason.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        if key in self._headers:
+            self._headers[key] += ", " + text
+        else:
+            self._headers[key] = text
+        if key == "content-length" or key == "transfer-encoding":
+            self._chunked_or_length = True
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        status = self._parser.get_status_code()
+        # A 204 may be followed by a body the parser does not expect (Q4); 1xx are not used.
+        self.reusable = status != 204 and self._parser.should_keep_alive()
+        self._complete()
+
+    # -- the exchange -------------------------------------------------------------------
+
+    def _headers_done_until_eof(self) -> bool:
+        # An answer framed by the end of the connection (no length, not chunked).
+        return self._head_done and not self._chunked_or_length
+
+    def _complete(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        body = self._body
+        waiter.set_result(
+            RawResponse(
+                self._parser.get_status_code(),
+                self._reason,
+                self._headers,
+                body[0] if len(body) == 1 else b"".join(body),
+            )
+        )
+
+    def _fire_timeout(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(_Timeout())
+        self.abort()
+
+    async def exchange(self, loop: asyncio.AbstractEventLoop, data: bytes, tail: bytes,
+                       deadline: float) -> RawResponse:
+        """Write one request and wait for its whole answer (the connection is not released)."""
+        waiter: asyncio.Future[RawResponse] = loop.create_future()
+        self._waiter = waiter
+        self.got_bytes = False
+        self.reusable = False
+        self._timer = loop.call_at(deadline, self._fire_timeout)
+        transport = self.transport
+        assert transport is not None
+        try:
+            transport.write(data)
+            if tail:
+                transport.write(tail)
+            return await waiter
+        finally:
+            self._timer.cancel()
+            self._timer = None
+            self._waiter = None
+
+    def abort(self) -> None:
+        self.reusable = False
+        if self.transport is not None and not self.lost:
+            self.transport.abort()
+
+
+class _Pool:
+    """The keep-alive connections of one origin."""
+
+    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "max_connections",
+                 "max_keepalive", "port")
+
+    def __init__(self, host: str, port: int, head: bytes, max_connections: int,
+                 max_keepalive: int) -> None:
+        self.host = host
+        self.port = port
+        self.head = head
+        self.max_connections = max_connections
+        self.max_keepalive = max_keepalive
+        self._idle: Deque[_Connection] = collections.deque()
+        self._all: Set[_Connection] = set()
+        self._waiters: Deque[asyncio.Future[None]] = collections.deque()
+        self.closed = False
+
+    async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
+                      fresh: bool) -> Tuple[_Connection, bool]:
+        """A connection for one exchange and whether it was reused."""
+        while True:
+            if not fresh:
+                idle = self._idle
+                now = loop.time()
+                while idle:
+                    conn = idle.pop()  # the most recently used: the least likely to be closed
+                    if conn.lost or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS:
+                        conn.abort()
+                        self.forget(conn)
+                        continue
+                    return conn, True
+            if len(self._all) < self.max_connections:
+                return await self._connect(loop, deadline), False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise _Timeout() from None
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, deadline: float) -> _Connection:
+        conn = _Connection(self)
+        self._all.add(conn)
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(lambda: conn, self.host, self.port),
+                max(0.0, deadline - loop.time()),
+            )
+        except asyncio.TimeoutError:
+            self.forget(conn)
+            raise _Timeout() from None
+        except BaseException:
+            self.forget(conn)
+            raise
+        return conn
+
+    def release(self, conn: _Connection, loop: asyncio.AbstractEventLoop) -> None:
+        if conn.reusable and not conn.lost and not self.closed and (
+            len(self._idle) < self.max_keepalive
+        ):
+            conn.idle_since = loop.time()
+            self._idle.append(conn)
+            self._wake()
+        else:
+            if conn.reusable and conn.transport is not None:
+                conn.transport.close()
+            else:
+                conn.abort()
+            self.forget(conn)
+
+    def forget(self, conn: _Connection) -> None:
+        if conn in self._all:
+            self._all.discard(conn)
+            try:
+                self._idle.remove(conn)
+            except ValueError:
+                pass
+            self._wake()
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def close(self) -> None:
+        self.closed = True
+        for conn in list(self._all):
+            conn.abort()
+        self._idle.clear()
+
+
+def _split(url: str) -> Tuple[str, str]:
+    """``("http://host:port", "/path?query")`` of a plain-HTTP URL."""
+    slash = url.find("/", 7)
+    if slash < 0:
+        return url, "/"
+    return url[:slash], url[slash:]
+
+
+class LeanTransport:
+    """Plain-HTTP/1.1 keep-alive pools, one per origin (``http://`` URLs only).
+
+    Args:
+        headers: headers for every request (``Authorization``, the user's custom headers).
+        max_connections: open connections per origin, busy or idle.
+        max_keepalive: idle connections kept per origin (they expire after 4 s anyway).
+    """
+
+    def __init__(
+        self,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        max_connections: int = 100,
+        max_keepalive: int = 100,
+    ) -> None:
+        self._headers = dict(headers or {})
+        self._max_connections = max(1, int(max_connections))
+        self._max_keepalive = max(0, int(max_keepalive))
+        names = {k.lower() for k in self._headers}
+        # A custom Content-Type wins over ours, as on the httpx route.
+        self._body_head = (
+            b"Content-Length: %d\r\n\r\n"
+            if "content-type" in names
+            else b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        )
+        self._pools: Dict[str, _Pool] = {}
+        # (method, url) -> (pool, request line + header block, with body?)
+        self._heads: Dict[Tuple[str, str], Tuple[_Pool, bytes]] = {}
+        self._closed = False
+
+    def _pool(self, origin: str) -> _Pool:
+        pool = self._pools.get(origin)
+        if pool is None:
+            if not origin.startswith("http://"):
+                raise QueenConnectionError(f"the lean transport serves http:// only: {origin}")
+            netloc = origin[7:].rpartition("@")[2]
+            if netloc.startswith("["):
+                host, _, rest = netloc[1:].partition("]")
+                port_text = rest[1:] if rest.startswith(":") else ""
+            else:
+                host, _, port_text = netloc.partition(":")
+            try:
+                port = int(port_text) if port_text else 80
+            except ValueError:
+                raise QueenConnectionError(f"invalid port in {origin}") from None
+            names = {k.lower() for k in self._headers}
+            lines = [f"Host: {netloc}\r\n"]
+            if "user-agent" not in names:
+                lines.append(f"User-Agent: {_USER_AGENT}\r\n")
+            if "accept" not in names:
+                lines.append("Accept: */*\r\n")
+            for name, value in self._headers.items():
+                if name.lower() in ("host", "content-length", "transfer-encoding"):
+                    continue
+                if "\r" in name or "\n" in name or "\r" in str(value) or "\n" in str(value):
+                    raise QueenConnectionError(f"invalid header {name!r}")
+                lines.append(f"{name}: {value}\r\n")
+            head = "".join(lines).encode("latin-1")
+            pool = _Pool(host, port, head, self._max_connections, self._max_keepalive)
+            self._pools[origin] = pool
+        return pool
+
+    def _request_head(self, method: str, url: str) -> Tuple[_Pool, bytes]:
+        key = (method, url)
+        cached = self._heads.get(key)
+        if cached is not None:
+            return cached
+        origin, target = _split(url)
+        pool = self._pool(origin)
+        if " " in target or "\r" in target or "\n" in target:
+            raise QueenConnectionError(f"invalid request target {target!r}")
+        head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + pool.head
+        if len(self._heads) < 4096:  # pop/ack URLs are few; ad-hoc URLs are not kept forever
+            self._heads[key] = (pool, head)
+        return pool, head
+
+    async def send(
+        self, method: str, url: str, body: Optional[bytes], timeout: float
+    ) -> RawResponse:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pool, head = self._request_head(method, url)
+        if body is not None:
+            size = len(body)
+            head += self._body_head % size
+            if size <= _LARGE_BODY:
+                data, tail = head + body, b""
+            else:
+                data, tail = head, body
+        else:
+            data = head + (b"Content-Length: 0\r\n\r\n" if method in _BODY_METHODS else b"\r\n")
+            tail = b""
+        try:
+            try:
+                return await self._once(loop, pool, data, tail, deadline, False)
+            except _Stale as stale:
+                if not stale.reused:
+                    raise
+                # The broker's idle close raced this request on a reused connection.
+                return await self._once(loop, pool, data, tail, deadline, True)
+        except _Stale:
+            raise QueenConnectionError(
+                f"{method} {url} failed: the server closed the connection without an answer",
+                method=method,
+                url=url,
+            ) from None
+        except _Timeout:
+            raise QueenTimeoutError(int(timeout * 1000), method=method, url=url) from None
+        except QueenConnectionError as exc:
+            exc.method, exc.url = method, url
+            raise
+        except OSError as exc:
+            detail = str(exc) or type(exc).__name__
+            raise QueenConnectionError(
+                f"{method} {url} failed: {detail}", method=method, url=url
+            ) from exc
+
+    async def _once(self, loop: asyncio.AbstractEventLoop, pool: _Pool, data: bytes,
+                    tail: bytes, deadline: float, fresh: bool) -> RawResponse:
+        if self._closed:
+            raise QueenConnectionError("the transport is closed")
+        conn, reused = await pool.acquire(loop, deadline, fresh)
+        try:
+            return await conn.exchange(loop, data, tail, deadline)
+        except _Stale as stale:
+            stale.reused = reused
+            raise
+        except BaseException:
+            conn.reusable = False  # cancelled or failed mid-exchange: the framing is unknown
+            raise
+        finally:
+            pool.release(conn, loop)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        self._heads.clear()
+        await asyncio.sleep(0)  # let the aborted transports run their connection_lost
+

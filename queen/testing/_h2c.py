@@ -22,11 +22,14 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import h2.settings
 
 from ._http1 import Connection, ListenerContext, dispatch, http_date, spawn
 from ._wire import Request
 
-__all__ = ["H2Protocol"]
+__all__ = ["MAX_STREAMS", "H2Protocol"]
+
+MAX_STREAMS = 1000
 
 
 class _Stream:
@@ -46,6 +49,11 @@ class H2Protocol(asyncio.Protocol, Connection):
         self._loop = asyncio.get_running_loop()
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self._conn = h2.connection.H2Connection(config=config)
+        # Room for many parked long polls on one connection (h2's default is 100 streams).
+        self._conn.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS},
+        )
         self._transport: Optional[asyncio.Transport] = None
         self._streams: Dict[int, _Stream] = {}
         self._unsent: Dict[int, memoryview] = {}  # bodies waiting for flow-control credit

@@ -108,6 +108,27 @@ async def test_rst_stream_cancels_only_that_streams_handler(h2server, stub):
     writer.close()
 
 
+async def test_more_streams_than_h2s_default_limit(h2server, stub):
+    # httpx caps itself at 100 streams per connection, so this uses h2 directly.
+    reader, writer, conn = await _raw_h2(h2server.nodes[0].port)
+    await _events(reader, writer, conn, lambda e: isinstance(e, h2.events.RemoteSettingsChanged))
+    streams = [1 + 2 * i for i in range(150)]
+    for stream_id in streams:
+        path = "/api/v1/pop/queue/q?wait=true&timeout=8000"
+        conn.send_headers(stream_id, _headers(path), end_stream=True)
+    writer.write(conn.data_to_send())
+    await wait_until(lambda: len(stub.calls) == 150)
+    async with httpx.AsyncClient(base_url=h2server.url) as client:
+        await client.post("/api/v1/push", json={"items": [{"payload": i} for i in range(150)]})
+    ended = set()
+    while len(ended) < 150:
+        events = await _events(reader, writer, conn, lambda e: isinstance(e, h2.events.StreamEnded))
+        ended.update(e.stream_id for e in events if isinstance(e, h2.events.StreamEnded))
+    assert ended == set(streams)
+    assert h2server.nodes[0].accepted_connections == 2  # the raw h2 one and the pusher
+    writer.close()
+
+
 async def test_stop_sends_goaway(h2server, stub):
     reader, writer, conn = await _raw_h2(h2server.nodes[0].port)
     conn.send_headers(1, _headers("/health"), end_stream=True)

@@ -72,6 +72,7 @@ async def test_buffered_producers_two_groups_exactly_once(
     check_exactly_once_in_order(a)
     check_exactly_once_in_order(b)
     assert acked(server, "e2e", "A") == acked(server, "e2e", "B") == N
+    assert server.broker.state.acked == 2 * N  # no message acknowledged twice
     assert not pending_tasks()
 
 
@@ -165,3 +166,32 @@ async def test_renewed_leases_prevent_double_processing(
     await asyncio.gather(*workers)
     assert sorted(seen) == list(range(6))
     assert server.broker.state.acked == 6
+
+
+async def test_close_mid_run_hands_over_without_loss_or_repeat(
+    server: QueenTestServer, make_client: Any
+) -> None:
+    producer = make_client()
+    await produce(producer, "handover", 500)
+    first = make_client()
+    seen1: List[Tuple[str, int]] = []
+    run = asyncio.ensure_future(consume_all(first, "handover", "H", seen1, batch=5, idle=2000))
+    await wait_for(lambda: len(seen1) >= 100)
+    await first.close()
+    assert run.done()
+    seen2: List[Tuple[str, int]] = []
+    await consume_all(make_client(), "handover", "H", seen2)
+    assert not set(seen1) & set(seen2)
+    check_exactly_once_in_order(seen1 + seen2, 500)
+    assert server.broker.state.acked == 500
+
+
+async def test_demo_runs_against_the_embedded_broker() -> None:
+    import io
+
+    from queen.demo import run_demo
+
+    out = io.StringIO()
+    report = await run_demo(messages=300, partitions=4, concurrency=2, batch=50, out=out)
+    assert report["ok"] and report["consumed"] == 300 and report["partitions"] == 4
+    assert "exactly once: True" in out.getvalue()

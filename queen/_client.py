@@ -20,7 +20,13 @@ from typing import (
 from ._admin import Admin
 from ._balancer import STRATEGIES, LoadBalancer
 from ._buffer import BufferManager
-from ._builders._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
+from ._builders._ids import (
+    MISSING_ID,
+    MISSING_PARTITION,
+    ack_entries,
+    message_address,
+    status_text,
+)
 from ._builders._queue import QueueBuilder
 from ._builders._transaction import TransactionBuilder
 from ._defaults import CLIENT_DEFAULTS
@@ -342,29 +348,7 @@ class Queen:
         if not messages:
             # The broker never answers an empty batch (API §2.4, Q6).
             return {"processed": 0, "results": [], "success": True}
-        overrides = any(
-            isinstance(m, dict) and ("_status" in m or "_error" in m) for m in messages
-        )
-        acks = []
-        for message in messages:
-            tx, partition_id, lease = message_address(message)
-            if not tx:
-                raise ValueError(MISSING_ID)
-            if not partition_id:
-                raise ValueError(MISSING_PARTITION)
-            item_status, item_error = status, error
-            if overrides:
-                item_status = message.get("_status", status)
-                item_error = message.get("_error", error)
-            ack: Dict[str, Any] = {
-                "transactionId": tx,
-                "partitionId": partition_id,
-                "status": status_text(item_status),
-                "error": item_error,
-            }
-            if lease:
-                ack["leaseId"] = lease
-            acks.append(ack)
+        acks = ack_entries(messages, status, error)
         body = dumps_payload({"acknowledgments": acks, "consumerGroup": group})
         try:
             result = await self._http.request("POST", "/api/v1/ack/batch", body=body)

@@ -24,9 +24,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._defaults import BUFFER_DEFAULTS
 from ._errors import QueenError, QueenServerError
-from ._http import HttpClient
+from ._http import HttpClient, decode_json
 from ._logging import ClientLogger
 from ._speedups import Chunk, ItemQueue
+from ._transport import RawResponse
 
 __all__ = ["BufferManager"]
 
@@ -35,14 +36,19 @@ class _Buffer:
     __slots__ = (
         "address",
         "admission",
+        "admitting",
         "deadline",
         "dropped",
         "flight_bytes",
         "flight_count",
         "flusher",
         "items",
+        "limit_bytes",
+        "limit_count",
+        "limit_size",
         "options",
         "sending",
+        "source",
         "space",
         "timer",
         "users",
@@ -53,6 +59,10 @@ class _Buffer:
     def __init__(self, address: str, options: Dict[str, Any]) -> None:
         self.address = address
         self.options = options
+        self.source: Optional[Dict[str, Any]] = None  # the caller's options, before defaults
+        self.limit_size = self.limit_bytes = self.limit_count = 0
+        self.set_limits()
+        self.admitting = 0  # producers inside the locked admission path
         self.items = ItemQueue()
         self.admission = asyncio.Lock()  # FIFO among producers waiting for room
         self.space = asyncio.Event()  # set whenever items leave the buffer
@@ -71,16 +81,55 @@ class _Buffer:
 
     @property
     def max_size(self) -> int:
+        return self.limit_size
+
+    def set_limits(self) -> None:
+        # Read once per options change, not once per admitted item.
         size = self.options.get("max_size")
-        return int(size) if size else 4 * int(self.options["message_count"])
+        self.limit_count = int(self.options["message_count"])
+        self.limit_size = int(size) if size else 4 * self.limit_count
+        self.limit_bytes = int(self.options["max_bytes"])
 
     def has_room(self, item_size: int) -> bool:
         held = len(self.items) + self.flight_count
         if held == 0:
             return True
-        return held < self.max_size and (
-            self.items.nbytes + self.flight_bytes + item_size <= int(self.options["max_bytes"])
+        return held < self.limit_size and (
+            self.items.nbytes + self.flight_bytes + item_size <= self.limit_bytes
         )
+
+    def fits(self, count: int, size: int) -> bool:
+        """Whether ``count`` items of ``size`` bytes in all enter without waiting."""
+        return len(self.items) + self.flight_count + count <= self.limit_size and (
+            self.items.nbytes + self.flight_bytes + size <= self.limit_bytes
+        )
+
+
+_ALL_DONE = object()
+_DONE_STATUSES = (b'"status":"queued"', b'"status":"duplicate"', b'"status":"buffered"')
+
+
+def _push_answer(count: int) -> Callable[[RawResponse], Any]:
+    """Decode a flush answer, or see at a glance that all ``count`` items are done.
+
+    The broker answers a push with one flat entry per item. When the body is a list whose
+    ``"status":`` keys are exactly ``count`` done statuses, nothing needs a retry and the body
+    is not decoded (a literal ``"status":"queued"`` cannot occur inside a JSON string, where
+    its quotes would be escaped). Anything else is decoded and judged item by item.
+    """
+
+    def decode(response: RawResponse) -> Any:
+        body = response.body
+        if (
+            response.status != 204
+            and body[:1] == b"["
+            and body.count(b'"status":') == count
+            and sum(body.count(s) for s in _DONE_STATUSES) == count
+        ):
+            return _ALL_DONE
+        return decode_json(response)
+
+    return decode
 
 
 class BufferManager:
@@ -106,23 +155,72 @@ class BufferManager:
         if self._closing:
             raise QueenError("Queen client is closed")
         address = f"{queue}/{partition}"
-        merged = {**BUFFER_DEFAULTS, **options}
         buf = self._buffers.get(address)
-        if buf is None:
-            buf = _Buffer(address, merged)
-            self._buffers[address] = buf
-        elif merged != buf.options:
-            buf.options = merged  # the latest push's options apply from now on
-            if buf.deadline is not None and len(buf.items):
-                arrived = buf.items.oldest_arrival()
-                assert arrived is not None
-                self._arm(buf, arrived + merged["time_millis"] / 1000.0)
+        if buf is None or options != buf.source:
+            merged = {**BUFFER_DEFAULTS, **options}
+            if buf is None:
+                buf = _Buffer(address, merged)
+                self._buffers[address] = buf
+            elif merged != buf.options:
+                buf.options = merged  # the latest push's options apply from now on
+                buf.set_limits()
+                if buf.deadline is not None and len(buf.items):
+                    arrived = buf.items.oldest_arrival()
+                    assert arrived is not None
+                    self._arm(buf, arrived + merged["time_millis"] / 1000.0)
+            buf.source = dict(options)
         loop = asyncio.get_running_loop()
+        if buf.admitting == 0 and buf.fits(len(encoded), sum(map(len, encoded))):
+            # Nobody is queued for room and everything fits: admit at once. Nothing here
+            # awaits, so producers still enter in arrival order.
+            self._enqueue(buf, queue, partition, encoded, loop)
+            return
         buf.users += 1
+        buf.admitting += 1
         try:
             await self._admit(buf, queue, partition, encoded, loop)
         finally:
+            buf.admitting -= 1
             buf.users -= 1
+
+    def try_add(
+        self, queue: str, partition: str, encoded: List[bytes], options: Dict[str, Any]
+    ) -> bool:
+        """Admit at once when nothing has to wait; False: the caller must ``await add()``."""
+        buf = self._buffers.get(queue + "/" + partition)
+        if buf is None or buf.admitting or self._closing or options != buf.source:
+            return False
+        items = buf.items
+        count = len(encoded)
+        size = len(encoded[0]) if count == 1 else sum(map(len, encoded))
+        if (
+            len(items) + buf.flight_count + count > buf.limit_size
+            or items.nbytes + buf.flight_bytes + size > buf.limit_bytes
+        ):
+            return False
+        self._enqueue(buf, queue, partition, encoded, asyncio.get_running_loop())
+        return True
+
+    def _enqueue(
+        self,
+        buf: _Buffer,
+        queue: str,
+        partition: str,
+        encoded: List[bytes],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        items = buf.items
+        now = loop.time()
+        if not len(items):
+            self._arm(buf, now + buf.options["time_millis"] / 1000.0)
+        append = items.append
+        for item in encoded:
+            append(item, now)
+        if len(items) >= buf.limit_count:
+            buf.wake.set()
+        flusher = buf.flusher
+        if flusher is None or flusher.done():
+            self._ensure_flusher(buf, queue, partition)
 
     async def _admit(
         self,
@@ -147,7 +245,7 @@ class BufferManager:
                 buf.items.append(item, loop.time())
                 if was_empty:
                     self._arm(buf, loop.time() + buf.options["time_millis"] / 1000.0)
-                if len(buf.items) >= int(buf.options["message_count"]):
+                if len(buf.items) >= buf.limit_count:
                     buf.wake.set()
                 self._ensure_flusher(buf, queue, partition)
 
@@ -229,13 +327,15 @@ class BufferManager:
         buf.flight_bytes += chunk.nbytes
         try:
             try:
-                result = await self._http.request("POST", "/api/v1/push", body=chunk.body)
+                result = await self._http.request(
+                    "POST", "/api/v1/push", body=chunk.body, decode=_push_answer(chunk.count)
+                )
             except asyncio.CancelledError:
                 buf.items.requeue(chunk)  # not confirmed: it stays ours to deliver or report
                 raise
             except Exception as exc:
                 return self._failed(buf, chunk, exc, raise_errors)
-            retry = self._retry_items(chunk, result)
+            retry = None if result is _ALL_DONE else self._retry_items(chunk, result)
             if retry is None:
                 self.flushes_performed += 1
                 return True

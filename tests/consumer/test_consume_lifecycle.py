@@ -393,3 +393,30 @@ async def test_close_waits_for_the_running_handler(
     await client.close()
     assert run.done()
     assert server.broker.state.acked == 1
+
+
+async def test_abort_during_the_error_pause_is_prompt(
+    server: QueenTestServer, make_client: Any
+) -> None:
+    client = make_client(retry_attempts=1)
+    await client.queue("pause").create()
+    await server.nodes[0].stop()
+    stop = asyncio.Event()
+    run = asyncio.ensure_future(client.queue("pause").consume(lambda m: None, signal=stop))
+    await asyncio.sleep(0.2)  # the pop failed: the worker pauses 1 s before retrying
+    assert not run.done()
+    stop.set()
+    await asyncio.wait_for(run, 0.8)
+    assert not pending_tasks()
+
+
+async def test_close_while_the_broker_is_down(server: QueenTestServer, make_client: Any) -> None:
+    client = make_client(retry_attempts=1)
+    await client.queue("down").create()
+    run = asyncio.ensure_future(client.queue("down").concurrency(2).consume(lambda m: None))
+    await wait_for(lambda: server.broker.parked() == 2)
+    await server.nodes[0].stop()
+    await asyncio.sleep(0.1)
+    await asyncio.wait_for(client.close(), 2)
+    assert run.done() and run.exception() is None
+    assert not pending_tasks()

@@ -188,3 +188,20 @@ async def test_consumer_waits_out_pop_maintenance(client: Queen) -> None:
     await client.admin.set_pop_maintenance_mode(False)
     await asyncio.wait_for(run, 3)
     assert [m["data"] for m in seen] == [1]
+
+
+async def test_failing_batch_nacked_in_one_call_keeps_the_broker_edge_case(client: Queen) -> None:
+    # Kept on purpose (§6.7, API §3.8 edge case): on delivery number retryLimit the whole
+    # batch nack dead-letters all but the first message, which is then behind the cursor.
+    await client.queue("dqb").config({"retry_limit": 2}).create()
+    await client.queue("dqb").push([{"transactionId": f"b{i}", "data": i} for i in range(3)])
+    deliveries: List[List[str]] = []
+
+    def handler(ms: List[Dict[str, Any]]) -> None:
+        deliveries.append([m["transactionId"] for m in ms])
+        raise RuntimeError("batch broke")
+
+    await client.queue("dqb").batch(3).wait(False).idle_millis(300).consume(handler)
+    assert deliveries == [["b0", "b1", "b2"], ["b0", "b1", "b2"]]
+    dlq = await client.queue("dqb").dlq().get()
+    assert sorted(e["transactionId"] for e in dlq["messages"]) == ["b1", "b2"]

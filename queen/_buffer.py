@@ -20,7 +20,7 @@ ran in ``push()``), wait in a compiled :class:`ItemQueue`, and leave in chunks o
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from ._defaults import BUFFER_DEFAULTS
 from ._errors import QueenError, QueenServerError
@@ -145,6 +145,7 @@ class BufferManager:
         self.failed_flushes = 0
         self.dropped_messages = 0
         self._closing = False
+        self._callbacks: Set[asyncio.Task] = set()  # running async on_flush_error calls
 
     # -- admission ------------------------------------------------------------------------
 
@@ -406,7 +407,10 @@ class BufferManager:
             try:
                 result = callback([orjson.loads(i) for i in chunk.items], exc)
                 if asyncio.iscoroutine(result):
-                    asyncio.get_running_loop().create_task(result)
+                    # The loop keeps only weak references to tasks: hold it until it ends.
+                    task = asyncio.get_running_loop().create_task(result)
+                    self._callbacks.add(task)
+                    task.add_done_callback(self._callbacks.discard)
             except Exception as cb_exc:
                 self._log.error("BufferManager.onFlushError", {"error": str(cb_exc)})
 

@@ -111,6 +111,7 @@ class _Connection(asyncio.Protocol):
             self.abort()
 
     def eof_received(self) -> Optional[bool]:
+        self.reusable = False
         return False  # close the transport
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
@@ -198,6 +199,10 @@ class _Connection(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         try:
+            if self.lost or transport.is_closing():
+                # Closed after it was picked (an accept-and-close, a FIN racing us): a write
+                # would vanish and the answer never come.
+                raise _Stale()
             transport.write(data)
             if tail:
                 transport.write(tail)
@@ -210,14 +215,17 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.reusable = False
         if self.transport is not None and not self.lost:
-            self.transport.abort()
+            try:
+                self.transport.abort()
+            except RuntimeError:  # its event loop is closed: the socket went with it
+                self.lost = True
 
 
 class _Pool:
     """The keep-alive connections of one origin."""
 
-    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "max_connections",
-                 "max_keepalive", "port")
+    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "loop",
+                 "max_connections", "max_keepalive", "port")
 
     def __init__(self, host: str, port: int, head: bytes, max_connections: int,
                  max_keepalive: int) -> None:
@@ -230,17 +238,31 @@ class _Pool:
         self._all: Set[_Connection] = set()
         self._waiters: Deque[asyncio.Future[None]] = collections.deque()
         self.closed = False
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
 
     async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
                       fresh: bool) -> Tuple[_Connection, bool]:
         """A connection for one exchange and whether it was reused."""
+        if loop is not self.loop:
+            # The client outlived its event loop (asyncio.run twice): the old connections
+            # belong to the old loop and cannot be used from this one.
+            self.loop = loop
+            for conn in list(self._all):
+                conn.abort()
+            self._idle.clear()
+            self._all.clear()
+            self._waiters.clear()
         while True:
             if not fresh:
                 idle = self._idle
                 now = loop.time()
                 while idle:
                     conn = idle.pop()  # the most recently used: the least likely to be closed
-                    if conn.lost or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS:
+                    if (
+                        conn.lost
+                        or not conn.reusable
+                        or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS
+                    ):
                         conn.abort()
                         self.forget(conn)
                         continue

@@ -501,3 +501,42 @@ async def test_after_aclose_requests_fail() -> None:
     await t.aclose()
     with pytest.raises(QueenConnectionError):
         await t.send("GET", "http://127.0.0.1:9/health", None, 1)
+
+
+async def test_a_connection_closed_at_accept_fails_at_once() -> None:
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.transport.abort()
+
+    async with RawServer(handler) as srv:
+        t = LeanTransport()
+        try:
+            for _ in range(3):
+                with pytest.raises(QueenConnectionError) as info:
+                    await t.send("GET", srv.url + "/x", None, 30)
+                assert not isinstance(info.value, QueenTimeoutError)
+        finally:
+            await t.aclose()
+
+
+def test_a_transport_outlives_its_event_loop() -> None:
+    import os
+    import subprocess
+    import sys
+
+    broker = subprocess.Popen(
+        [sys.executable, "-m", "queen.testing", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
+    try:
+        assert broker.stdout is not None
+        url = broker.stdout.readline().strip()
+        t = LeanTransport()
+        for _ in range(2):  # two asyncio.run() calls, one pool
+            r = asyncio.run(t.send("GET", url + "/health", None, 10))
+            assert r.status == 200
+        asyncio.run(t.aclose())
+    finally:
+        broker.terminate()
+        broker.wait(10)

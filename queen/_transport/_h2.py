@@ -17,7 +17,10 @@ the peer allows (capped by :data:`MAX_STREAMS_CAP`); beyond that the pool opens 
   :class:`PriorKnowledgeRejected`.
 * ``GOAWAY``: the connection takes no new streams; streams above the peer's
   ``last_stream_id`` were never processed and fail with ``not_processed`` set, so they can be
-  re-sent at once whatever the method. Streams below it complete normally.
+  re-sent at once whatever the method. Streams up to it complete normally: the connection
+  goes on reading (and sending their bodies) until they are answered, then closes. (nginx
+  sends ``GOAWAY`` with requests in flight once a connection has carried
+  ``keepalive_requests``, 1000 by default.)
 * A cancelled request (its deadline, a stopped consumer) resets its stream.
 * An idle connection is closed after ``idle_expiry`` seconds.
 
@@ -84,6 +87,29 @@ class Http1Negotiated(Exception):
     """ALPN picked HTTP/1.1: send this origin's requests over HTTP/1.1."""
 
 
+_OPEN = h2.connection.ConnectionState.CLIENT_OPEN
+_IDLE = h2.connection.ConnectionState.IDLE
+_RECV_GOAWAY = h2.connection.ConnectionInputs.RECV_GOAWAY
+
+
+class _DrainingStateMachine(h2.connection.H2ConnectionStateMachine):
+    """h2's connection state machine, except that a received ``GOAWAY`` leaves it open.
+
+    h2 moves to ``CLOSED`` on ``GOAWAY`` and then rejects every later frame as a protocol
+    error, although the peer goes on answering the streams up to its ``last_stream_id``:
+    nginx, at its per-connection request limit, sends its ``GOAWAY`` followed by a
+    ``WINDOW_UPDATE`` for the request body of its last stream. Failing the connection there
+    loses answers the server has already produced (a pop's messages stay leased to nobody).
+    New streams after a ``GOAWAY`` are refused by :class:`H2Connection` instead.
+    """
+
+    _transitions = {
+        **h2.connection.H2ConnectionStateMachine._transitions,
+        (_IDLE, _RECV_GOAWAY): (None, _IDLE),
+        (_OPEN, _RECV_GOAWAY): (None, _OPEN),
+    }
+
+
 class _Stream:
     __slots__ = ("body", "done", "headers", "window")
 
@@ -140,6 +166,7 @@ class H2Connection:
                 raise Http1Negotiated()
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
         conn = h2.connection.H2Connection(config=config)
+        conn.state_machine = _DrainingStateMachine()
         conn.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -186,6 +213,8 @@ class H2Connection:
         """One exchange on a new stream. The caller has reserved it (``active``)."""
         if self._error is not None:
             raise self._error
+        if self.goaway:
+            raise H2TransportError("HTTP/2 connection is going away", not_processed=True)
         conn = self._conn
         reused = self.served > 0
         stream = _Stream(self._loop)
@@ -281,7 +310,15 @@ class H2Connection:
             raise
         except H2TransportError as exc:
             self._fail(exc)
-        except (OSError, h2.exceptions.ProtocolError) as exc:
+        except h2.exceptions.ProtocolError as exc:
+            log.warning(
+                "HTTP/2 protocol error on the connection to %s, %d request(s) in flight: %r",
+                _origin_text(self.origin),
+                len(self._streams),
+                exc,
+            )
+            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+        except OSError as exc:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
 
     def _handle(self, events: List[h2.events.Event]) -> None:

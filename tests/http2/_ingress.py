@@ -211,10 +211,14 @@ class Nginx:
     * ``h2c``: cleartext HTTP/2 (prior knowledge);
     * ``h1``: TLS offering only HTTP/1.1;
     * ``mtls``: like ``tls``, requiring a client certificate;
-    * ``narrow``: like ``tls`` with ``http2_max_concurrent_streams 8``.
+    * ``narrow``: like ``tls`` with ``http2_max_concurrent_streams 8``;
+    * ``turnover``: like ``tls``, closing each connection after :data:`TURNOVER_REQUESTS`
+      requests (``GOAWAY`` with streams in flight, as nginx does after 1000 by default);
+    * ``turnover-h2c``: the same in cleartext.
     """
 
-    NAMES = ("tls", "h2c", "h1", "mtls", "narrow")
+    NAMES = ("tls", "h2c", "h1", "mtls", "narrow", "turnover", "turnover-h2c")
+    TURNOVER_REQUESTS = 50
 
     def __init__(self, broker_port: int, pki: Pki, directory: Path) -> None:
         self.dir = directory
@@ -235,7 +239,8 @@ class Nginx:
             raise RuntimeError(f"nginx -t failed:\n{check.stderr}")
 
     def _config(self, broker_port: int, pki: Pki) -> str:
-        new_syntax = _nginx_version() >= (1, 25, 1)
+        version = _nginx_version()
+        new_syntax = version >= (1, 25, 1)
         d = self.dir
 
         def server(name: str, *, tls: bool, http2: bool, extra: str = "") -> str:
@@ -254,6 +259,9 @@ class Nginx:
             return "server {\n    " + "\n    ".join(lines) + "\n}\n"
 
         mtls = f"ssl_verify_client on; ssl_client_certificate {pki.client_ca};"
+        # HTTP/2 connections obey keepalive_requests from 1.19.7 on (http2_max_requests before)
+        limit = "keepalive_requests" if version >= (1, 19, 7) else "http2_max_requests"
+        turnover = f"{limit} {self.TURNOVER_REQUESTS};"
         user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
         return f"""{user}worker_processes 1;
 pid {d}/nginx.pid;
@@ -283,11 +291,13 @@ keepalive_timeout 120s;
 {server("h1", tls=True, http2=False)}
 {server("mtls", tls=True, http2=True, extra=mtls)}
 {server("narrow", tls=True, http2=True, extra="http2_max_concurrent_streams 8;")}
+{server("turnover", tls=True, http2=True, extra=turnover)}
+{server("turnover-h2c", tls=False, http2=True, extra=turnover)}
 }}
 """
 
     def url(self, name: str) -> str:
-        scheme = "http" if name == "h2c" else "https"
+        scheme = "http" if name.endswith("h2c") else "https"
         return f"{scheme}://localhost:{self.ports[name]}"
 
     def start(self) -> None:

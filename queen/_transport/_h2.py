@@ -272,6 +272,12 @@ class H2Connection:
         conn = self._conn
         view = memoryview(body)
         while view:
+            if stream.done.done():
+                # Answered (early) or failed: ``await stream.done`` tells which; the rest of
+                # the body is not sent.
+                if stream.done.exception() is None:
+                    self._reset(stream_id)
+                return
             if self._error is not None:
                 raise self._error
             size = min(
@@ -353,6 +359,7 @@ class H2Connection:
                             not_processed=refused,
                         )
                     )
+                    stream.window.set()  # a body waiting for flow-control credit stops
             elif isinstance(event, h2.events.WindowUpdated):
                 if event.stream_id:
                     stream = self._streams.get(event.stream_id)
@@ -379,6 +386,7 @@ class H2Connection:
                 stream.done.set_exception(
                     H2TransportError("HTTP/2 GOAWAY: request not processed", not_processed=True)
                 )
+                stream.window.set()
         if not self._streams:
             _background(self.aclose())
 

@@ -1,5 +1,5 @@
-"""``H2Pool`` against ``queen.testing``'s h2c listener: GOAWAY with streams open, a node
-stopping under parked long-polls.
+"""``H2Pool`` against ``queen.testing``'s h2c listener and a bare ``h2`` peer: GOAWAY with
+streams open, a node stopping under parked long-polls, bodies waiting for flow-control credit.
 
 A proxy that reaches its request limit (nginx's ``keepalive_requests``) sends ``GOAWAY`` and
 then keeps answering the streams up to its ``last_stream_id``. The test broker's own
@@ -15,6 +15,11 @@ import json
 import uuid
 from typing import Any, Awaitable, Callable, List, Optional, Tuple
 
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import pytest
 from hyperframe.frame import GoAwayFrame, WindowUpdateFrame
 
 from queen import Queen
@@ -171,3 +176,72 @@ async def test_node_stop_under_parked_streams_fails_them_and_frees_the_pool():
             assert len(client.connections()) == 1
         finally:
             await client.pool.aclose()
+
+
+# -- a bare h2 peer that never opens its receive window ------------------------------------
+
+
+class StingyServer:
+    """An h2c server that takes request bodies without acknowledging them (so a client's
+    send window runs out), then ends each stream with ``end(conn, stream_id)``."""
+
+    def __init__(self, end: Callable[[h2.connection.H2Connection, int], None]) -> None:
+        self._end = end
+        self.blocked = asyncio.Event()  # a request body has used up the window
+        self._server: Optional[asyncio.AbstractServer] = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        received = 0
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        received += event.flow_controlled_length
+                        if received >= 65535 and not self.blocked.is_set():
+                            self.blocked.set()
+                            await asyncio.sleep(0.05)  # the client is waiting for credit
+                            self._end(conn, event.stream_id)
+                writer.write(conn.data_to_send())
+        finally:
+            writer.close()
+
+
+def _goaway_unprocessed(conn: h2.connection.H2Connection, stream_id: int) -> None:
+    conn.close_connection(last_stream_id=0)
+
+
+def _refuse(conn: h2.connection.H2Connection, stream_id: int) -> None:
+    conn.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+
+
+@pytest.mark.parametrize("end", [_goaway_unprocessed, _refuse], ids=["goaway", "rst_stream"])
+async def test_a_body_waiting_for_flow_control_credit_ends_with_its_stream(end):
+    server = StingyServer(end)
+    await server.start()
+    client = Client(f"http://127.0.0.1:{server.port}")
+    try:
+        request = asyncio.ensure_future(client.send("POST", "/api/v1/push", b"x" * 200_000))
+        await asyncio.wait_for(server.blocked.wait(), GUARD)
+        with pytest.raises(H2TransportError) as info:
+            await asyncio.wait_for(request, GUARD)
+        assert info.value.not_processed  # safe to re-send elsewhere
+        assert client.pool.stream_count(client.origin) == 0
+    finally:
+        await client.pool.aclose()
+        await server.close()

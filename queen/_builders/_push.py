@@ -13,7 +13,7 @@ before anything is sent). Awaiting the builder sends them (client contract §4.4
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Optional
 
 import orjson
 
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from .._client import Queen
 
 __all__ = ["PushBuilder"]
+
+
+def _ready(value: Any) -> Generator[Any, None, Any]:
+    """An awaitable iterator that is already finished with ``value``."""
+    return value
+    yield  # pragma: no cover - makes this a generator
 
 
 class PushBuilder(OnceAwaitable):
@@ -44,6 +50,23 @@ class PushBuilder(OnceAwaitable):
         self._on_success: Optional[Callable[..., Any]] = None
         self._on_error: Optional[Callable[..., Any]] = None
         self._on_duplicate: Optional[Callable[..., Any]] = None
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        # A buffered push that fits at once completes synchronously: no coroutine frames.
+        if (
+            self._buffer_options is not None
+            and not self._executed
+            and self._on_success is None
+            and self.encoded
+            and not self._queen._closing
+        ):
+            encoder = self._encoder
+            if self._queen._buffers.try_add(
+                encoder.queue, encoder.partition, self.encoded, self._buffer_options
+            ):
+                self._executed = True
+                return _ready({"buffered": True, "count": len(self.encoded)})
+        return super().__await__()
 
     @property
     def queue(self) -> str:

@@ -26,7 +26,10 @@ class Message(dict):  # type: ignore[type-arg]
     __slots__ = ()
 
 
-def user_items(n: int) -> List[Dict[str, Any]]:
+def user_items(n: int, with_ids: bool = False) -> List[Dict[str, Any]]:
+    """``{"data": payload}`` items; ``with_ids`` gives each its own ``transactionId``."""
+    if with_ids:
+        return [{"data": dict(PAYLOAD, orderId=i), "transactionId": TX} for i in range(n)]
     return [{"data": dict(PAYLOAD, orderId=i)} for i in range(n)]
 
 

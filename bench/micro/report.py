@@ -22,14 +22,14 @@ def main(path: str) -> None:
     print("| component | size | compiled | pure | floor | pure / compiled | compiled / floor |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for (component, size), medians in sorted(rows.items()):
-        c, p, f = (medians.get(k) for k in ("compiled", "pure", "floor"))
+        c, p, fl = (medians.get(k) for k in ("compiled", "pure", "floor"))
 
         def us(v: float | None) -> str:
             return f"{v * 1e6:.2f} µs" if v is not None else "-"
 
         speedup = f"{p / c:.1f}x" if c and p else "-"
-        vs_floor = f"{c / f:.2f}x" if c and f else "-"
-        print(f"| {component} | {size} | {us(c)} | {us(p)} | {us(f)} | {speedup} | {vs_floor} |")
+        vs_floor = f"{c / fl:.2f}x" if c and fl else "-"
+        print(f"| {component} | {size} | {us(c)} | {us(p)} | {us(fl)} | {speedup} | {vs_floor} |")
 
 
 if __name__ == "__main__":

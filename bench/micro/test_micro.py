@@ -71,16 +71,19 @@ def test_batching(benchmark: Any, impl: str, size: int) -> None:
 
 @pytest.mark.parametrize("impl", (*IMPLS, "floor"))
 @pytest.mark.parametrize("size", [100, 1000])
-def test_push_encode(benchmark: Any, impl: str, size: int) -> None:
+@pytest.mark.parametrize("ids", ["generated", "given"])
+def test_push_encode(benchmark: Any, impl: str, size: int, ids: str) -> None:
+    # The immediate push: PushEncoder.items() of the user's list, then body(). "given" items
+    # carry their own transactionId (an idempotent producer); "generated" ones get a UUIDv7.
     run: Callable[[], bytes]
     if impl == "floor":
         body = finished_body(size)
         run = lambda: orjson.dumps(body)  # noqa: E731
     else:
         encoder = _module("codec", impl).PushEncoder("orders", "p1")
-        items = user_items(size)
+        items = user_items(size, with_ids=ids == "given")
         run = lambda: encoder.body(encoder.items(items))  # noqa: E731
-    _tag(benchmark, "push_encode", impl, size)
+    _tag(benchmark, "push_encode" if ids == "generated" else "push_encode_ids", impl, size)
     benchmark(run)
 
 

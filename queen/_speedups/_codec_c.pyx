@@ -5,10 +5,24 @@
 #
 #     <prefix = {"queue":Q,"partition":P,"payload":> X ,"transactionId":"T" [,"traceId":"R"] }
 #
-# X comes from one orjson.dumps call per payload. T is written straight into the buffer when it
-# is generated here or when the user's id is printable ASCII without '"' or '\' (orjson would
-# copy those bytes unchanged); any other id goes through orjson.dumps, as in the pure twin. R is
-# written only after is_uuid() accepted it, so it is hex and dashes.
+# X comes from orjson (see "many items at once" below for lists). T is written straight into the
+# buffer when it is generated here or when the user's id is printable ASCII without '"' or '\'
+# (orjson would copy those bytes unchanged); any other id goes through orjson.dumps, as in the
+# pure twin. R is written only after is_uuid() accepted it, so it is hex and dashes.
+#
+# Many items at once (items() of a list or tuple of two or more): the payloads are serialised by
+# ONE orjson.dumps of [X0, S, X1, S, ..., Xn-1], where S is orjson.Fragment(b"\0"), copied
+# verbatim into the output. orjson never emits a raw NUL byte of its own (control characters in
+# strings are escaped, and compact output has no whitespace), so the output is
+# "[X0,\0,X1,\0,...,Xn-1]" and each Xi is cut out between the NULs. A payload can itself hold a
+# user Fragment with NULs in it: the cut is used only when the output holds exactly n-1 NUL
+# bytes, each between two commas, so every NUL found is one of ours. Each Xi equals what
+# orjson.dumps(Xi) gives alone (same serializer and options). The path is taken only when no
+# item can fail or call back: every item an exact dict, every transaction id None or an exact
+# str of at most 255 characters, no traceId that would reach on_bad_trace; and when the list
+# dump succeeds. Otherwise (a non-serialisable payload, a big int for the stdlib fallback, a
+# nesting depth that only the extra list level pushes over orjson's limit, ...) the whole call
+# is redone item by item, so errors, their order and the callbacks are exactly the pure twin's.
 #
 # UUIDv7 state (RFC 9562 §6.2 method 2, same layout as the pure twin): 48-bit ms, then a 74-bit
 # counter kept as cnt_a (12 bits, rand_a) and cnt_b (62 bits, rand_b). The GIL serialises the
@@ -23,9 +37,12 @@ import os
 import orjson
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 from .._errors import QueenPayloadError, QueenValidationError
 
@@ -42,6 +59,10 @@ cdef extern from "Python.h":
     PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
     bint PyDict_CheckExact(object o)
     bint PyBytes_CheckExact(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyList_CheckExact(object o)
+    bint PyTuple_CheckExact(object o)
+    Py_ssize_t PyDict_GET_SIZE(object o)
     int PyDict_Merge(object a, object b, int override) except -1
     object PyDict_Copy(object d)
 
@@ -90,6 +111,10 @@ cdef object _orjson_loads = orjson.loads
 cdef object _OPTIONS = orjson.OPT_NON_STR_KEYS
 cdef object _json_dumps = json.dumps
 cdef object _urandom = os.urandom
+# None when orjson has no Fragment: items() then encodes item by item.
+cdef object _SEPARATOR = (
+    orjson.Fragment(b"\0") if hasattr(orjson, "Fragment") else None
+)
 cdef tuple _EMPTY = ()
 
 cdef enum:
@@ -270,19 +295,43 @@ def dumps_payload(payload):
 
 cdef inline bint _plain_ascii(str s) except -1:
     # True when orjson.dumps(s) is s between quotes: printable ASCII without '"' and '\'.
+    # Eight bytes at a time: every byte is below 0x80 (an ASCII string), so b + 0x60 keeps its
+    # top bit clear only for b < 0x20, and (b ^ c) + 0x7f only for b == c; no sum carries into
+    # the next byte.
     cdef const unsigned char *d
     cdef Py_ssize_t i, n
     cdef unsigned char c
+    cdef uint64_t x
     PyUnicode_READY(s)
     if not PyUnicode_IS_ASCII(s):
         return False
     d = <const unsigned char *>PyUnicode_DATA(s)
     n = PyUnicode_GET_LENGTH(s)
-    for i in range(n):
+    i = 0
+    while i + 8 <= n:
+        memcpy(&x, d + i, 8)
+        if ~(
+            (x + 0x6060606060606060ULL)
+            & ((x ^ 0x2222222222222222ULL) + 0x7F7F7F7F7F7F7F7FULL)
+            & ((x ^ 0x5C5C5C5C5C5C5C5CULL) + 0x7F7F7F7F7F7F7F7FULL)
+        ) & 0x8080808080808080ULL:
+            return False
+        i += 8
+    while i < n:
         c = d[i]
         if c < 0x20 or c == 34 or c == 92:
             return False
+        i += 1
     return True
+
+
+cdef struct _Slot:
+    # One item of items()'s one-dump path: its payload's place in the dump, and strong
+    # references to its transaction id (NULL: generate one) and trace id (NULL: none).
+    Py_ssize_t start
+    Py_ssize_t end
+    PyObject *tx
+    PyObject *trace
 
 
 cdef inline object _get(object d, object key):
@@ -311,18 +360,63 @@ cdef class PushEncoder:
             + b',"payload":'
         )
 
-    cdef bytes _encode(self, object item, uint64_t now):
-        cdef object payload, tx, trace
-        cdef bytes pbytes
-        cdef bytes txjson = None
+    cdef bytes _assemble(self, const char *pdata, Py_ssize_t plen, object tx, bytes txjson,
+                         object trace, uint64_t now):
+        # prefix + payload JSON + the id + the trace id (a UUID string already checked, or
+        # None) + '}', in one allocation. The id is txjson when given, else generated when tx is
+        # None, else tx.
         cdef bytes out
         cdef char idbuf[UUID_LEN]
         cdef const char *txdata = NULL
         cdef Py_ssize_t txlen = 0
-        cdef bint generated = False
-        cdef bint with_trace = False
-        cdef Py_ssize_t plen, n
+        cdef Py_ssize_t n
         cdef char *w
+
+        if txjson is not None:
+            pass
+        elif tx is None:
+            _fill_id(idbuf, now)
+            txdata = idbuf
+            txlen = UUID_LEN
+        elif _plain_ascii(<str>tx):
+            txdata = <const char *>PyUnicode_DATA(tx)
+            txlen = PyUnicode_GET_LENGTH(tx)
+        else:
+            txjson = _orjson_dumps(tx)
+
+        n = PyBytes_GET_SIZE(self._prefix) + plen + PyBytes_GET_SIZE(_TX_KEY) + 1
+        n += PyBytes_GET_SIZE(txjson) if txjson is not None else txlen + 2
+        if trace is not None:
+            n += PyBytes_GET_SIZE(_TRACE_KEY) + UUID_LEN + 2
+        out = PyBytes_FromStringAndSize(NULL, n)
+        w = PyBytes_AS_STRING(out)
+        memcpy(w, PyBytes_AS_STRING(self._prefix), PyBytes_GET_SIZE(self._prefix))
+        w += PyBytes_GET_SIZE(self._prefix)
+        memcpy(w, pdata, plen)
+        w += plen
+        memcpy(w, PyBytes_AS_STRING(_TX_KEY), PyBytes_GET_SIZE(_TX_KEY))
+        w += PyBytes_GET_SIZE(_TX_KEY)
+        if txjson is not None:
+            memcpy(w, PyBytes_AS_STRING(txjson), PyBytes_GET_SIZE(txjson))
+            w += PyBytes_GET_SIZE(txjson)
+        else:
+            w[0] = 34  # '"'
+            memcpy(w + 1, txdata, txlen)
+            w[txlen + 1] = 34
+            w += txlen + 2
+        if trace is not None:
+            memcpy(w, PyBytes_AS_STRING(_TRACE_KEY), PyBytes_GET_SIZE(_TRACE_KEY))
+            w += PyBytes_GET_SIZE(_TRACE_KEY)
+            w[0] = 34
+            memcpy(w + 1, PyUnicode_DATA(trace), UUID_LEN)
+            w[UUID_LEN + 1] = 34
+            w += UUID_LEN + 2
+        w[0] = 125  # '}'
+        return out
+
+    cdef bytes _encode(self, object item, uint64_t now):
+        cdef object payload, tx, trace
+        cdef bytes pbytes, txjson
         cdef PyObject *v
 
         if not isinstance(item, dict):
@@ -349,66 +443,26 @@ cdef class PushEncoder:
             tx = item.get("transactionId")
 
         if not tx:
-            _fill_id(idbuf, now)
-            generated = True
+            tx = None
         elif not isinstance(tx, str) or len(<str>tx) > MAX_NAME:
             raise QueenValidationError(
                 f"transactionId must be a string of at most {MAX_NAME} characters: {tx!r}"
             )
 
         pbytes = _dumps_payload(payload)
-
-        if generated:
-            txdata = idbuf
-            txlen = UUID_LEN
-        elif _plain_ascii(<str>tx):
-            txdata = <const char *>PyUnicode_DATA(tx)
-            txlen = PyUnicode_GET_LENGTH(tx)
-        else:
-            txjson = _orjson_dumps(tx)
+        # As in the pure twin: an id orjson rejects fails before the trace id is looked at.
+        txjson = None if tx is None or _plain_ascii(<str>tx) else _orjson_dumps(tx)
 
         trace = _get(item, "traceId") if PyDict_CheckExact(item) else item.get("traceId")
-        if trace is not None:
-            if _is_uuid(trace):
-                with_trace = True
-            elif self._on_bad_trace is not None:
+        if trace is not None and not _is_uuid(trace):
+            if self._on_bad_trace is not None:
                 self._on_bad_trace(trace)
+            trace = None
+        return self._assemble(
+            PyBytes_AS_STRING(pbytes), PyBytes_GET_SIZE(pbytes), tx, txjson, trace, now
+        )
 
-        plen = PyBytes_GET_SIZE(pbytes)
-        n = PyBytes_GET_SIZE(self._prefix) + plen + PyBytes_GET_SIZE(_TX_KEY) + 1
-        n += PyBytes_GET_SIZE(txjson) if txjson is not None else txlen + 2
-        if with_trace:
-            n += PyBytes_GET_SIZE(_TRACE_KEY) + UUID_LEN + 2
-        out = PyBytes_FromStringAndSize(NULL, n)
-        w = PyBytes_AS_STRING(out)
-        memcpy(w, PyBytes_AS_STRING(self._prefix), PyBytes_GET_SIZE(self._prefix))
-        w += PyBytes_GET_SIZE(self._prefix)
-        memcpy(w, PyBytes_AS_STRING(pbytes), plen)
-        w += plen
-        memcpy(w, PyBytes_AS_STRING(_TX_KEY), PyBytes_GET_SIZE(_TX_KEY))
-        w += PyBytes_GET_SIZE(_TX_KEY)
-        if txjson is not None:
-            memcpy(w, PyBytes_AS_STRING(txjson), PyBytes_GET_SIZE(txjson))
-            w += PyBytes_GET_SIZE(txjson)
-        else:
-            w[0] = 34  # '"'
-            memcpy(w + 1, txdata, txlen)
-            w[txlen + 1] = 34
-            w += txlen + 2
-        if with_trace:
-            memcpy(w, PyBytes_AS_STRING(_TRACE_KEY), PyBytes_GET_SIZE(_TRACE_KEY))
-            w += PyBytes_GET_SIZE(_TRACE_KEY)
-            w[0] = 34
-            memcpy(w + 1, PyUnicode_DATA(trace), UUID_LEN)
-            w[UUID_LEN + 1] = 34
-            w += UUID_LEN + 2
-        w[0] = 125  # '}'
-        return out
-
-    def item(self, item):
-        return self._encode(item, 0)
-
-    def items(self, items):
+    cdef list _encode_each(self, object items):
         # One clock reading per 32 items: ids of a batch are stamped with its start (to well
         # under a millisecond) and stay monotonic.
         cdef list out = []
@@ -420,6 +474,127 @@ cdef class PushEncoder:
             out.append(self._encode(item, now))
             i += 1
         return out
+
+    cdef list _encode_joint(self, list items):
+        # The one-dump path (see the header); None when the call must go item by item. Nothing
+        # observable happens before the decision: no id is drawn, no callback is called.
+        cdef Py_ssize_t n = len(items)
+        cdef Py_ssize_t i, pos, size, found
+        cdef list dumped = PyList_New(2 * n - 1)
+        cdef list out
+        cdef object item, payload, blob
+        cdef PyObject *v
+        cdef PyObject *tx
+        cdef PyObject *trace
+        cdef const char *data
+        cdef const char *hit
+        cdef _Slot *slots
+        cdef uint64_t now = 0
+
+        for i in range(n - 1):
+            Py_INCREF(_SEPARATOR)
+            PyList_SET_ITEM(dumped, 2 * i + 1, _SEPARATOR)
+        slots = <_Slot *>PyMem_Calloc(n, sizeof(_Slot))
+        if slots == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                item = items[i]
+                if not PyDict_CheckExact(item):
+                    return None
+                # Lookups stop once every key of the dict has been found: {"data": X} costs one.
+                found = 1
+                v = PyDict_GetItemWithError(item, "data")
+                if v == NULL:
+                    v = PyDict_GetItemWithError(item, "payload")
+                    if v == NULL:
+                        found = 0
+                payload = item if v == NULL else <object>v
+                Py_INCREF(payload)
+                PyList_SET_ITEM(dumped, 2 * i, payload)
+                tx = NULL
+                if found < PyDict_GET_SIZE(item):
+                    tx = PyDict_GetItemWithError(item, "transactionId")
+                if tx != NULL:
+                    found += 1
+                    if not PyUnicode_CheckExact(<object>tx) or (
+                        PyUnicode_GET_LENGTH(<object>tx) > MAX_NAME
+                    ):
+                        return None
+                    if PyUnicode_GET_LENGTH(<object>tx) > 0:
+                        Py_INCREF(<object>tx)
+                        slots[i].tx = tx
+                trace = NULL
+                if found < PyDict_GET_SIZE(item):
+                    trace = PyDict_GetItemWithError(item, "traceId")
+                if trace != NULL and trace != <PyObject *>None:
+                    if _is_uuid(<object>trace):
+                        Py_INCREF(<object>trace)
+                        slots[i].trace = trace
+                    elif self._on_bad_trace is not None:
+                        return None
+
+            try:
+                blob = _orjson_dumps(dumped)
+            except TypeError:
+                try:
+                    blob = _orjson_dumps(dumped, None, _OPTIONS)
+                except Exception:
+                    return None
+            except Exception:
+                return None
+
+            # Payload i lies in [start, end) of "[X0,\0,X1,\0,...,Xn-1]".
+            data = PyBytes_AS_STRING(blob)
+            size = PyBytes_GET_SIZE(blob)
+            pos = 1
+            for i in range(n - 1):
+                hit = <const char *>memchr(data + pos, 0, size - pos)
+                if hit == NULL or (hit - 1)[0] != 44 or hit[1] != 44:  # commas around the NUL
+                    return None
+                slots[i].start = pos
+                slots[i].end = hit - 1 - data
+                pos = hit + 2 - data
+            if memchr(data + pos, 0, size - pos) != NULL:
+                return None
+            slots[n - 1].start = pos
+            slots[n - 1].end = size - 1
+
+            out = PyList_New(n)
+            for i in range(n):
+                if (i & 31) == 0:
+                    now = queen_now_ms()
+                item = self._assemble(
+                    data + slots[i].start,
+                    slots[i].end - slots[i].start,
+                    <object>slots[i].tx if slots[i].tx != NULL else None,
+                    None,
+                    <object>slots[i].trace if slots[i].trace != NULL else None,
+                    now,
+                )
+                Py_INCREF(item)
+                PyList_SET_ITEM(out, i, item)
+            return out
+        finally:
+            for i in range(n):
+                Py_XDECREF(slots[i].tx)
+                Py_XDECREF(slots[i].trace)
+            PyMem_Free(slots)
+
+    def item(self, item):
+        return self._encode(item, 0)
+
+    def items(self, items):
+        cdef list out
+        if (
+            _SEPARATOR is not None
+            and (PyList_CheckExact(items) or PyTuple_CheckExact(items))
+            and len(items) > 1
+        ):
+            out = self._encode_joint(items if PyList_CheckExact(items) else list(items))
+            if out is not None:
+                return out
+        return self._encode_each(items)
 
     @staticmethod
     def body(encoded):

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 from types import ModuleType
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import orjson
 import pytest
@@ -99,6 +99,13 @@ def test_queue_and_partition_are_json_strings(codec: ModuleType) -> None:
 )
 def test_transaction_id_kept_and_escaped(enc: Any, tx: str) -> None:
     assert enc.item({"data": 1, "transactionId": tx}) == wire(b"1", tx)
+
+
+@pytest.mark.parametrize("char", ['"', "\\", "\x00", "\x1f", " ", "\x7f", "~", "\u00e9"])
+def test_transaction_id_char_at_every_position(enc: Any, char: str) -> None:
+    for at in range(20):
+        tx = "a" * at + char + "b" * (19 - at)
+        assert enc.item({"data": 1, "transactionId": tx}) == wire(b"1", tx)
 
 
 @pytest.mark.parametrize("tx", ["a" * 256, 123, 1.5, ["x"], b"bytes", True])
@@ -203,6 +210,162 @@ def test_items_and_body(codec: ModuleType, enc: Any) -> None:
     assert orjson.loads(body) == {
         "items": [{"queue": "q", "partition": "p", "payload": {"k": "v"}, "transactionId": TX}] * 2
     }
+
+
+# --- items() of a list: one dump for all payloads, falling back to item by item ----------
+
+TRICKY = [
+    'q"uo"te',
+    "back\\slash\\",
+    '\\"',
+    "a,b,,c",
+    "[{]}",
+    ",\x00,",
+    "\x00",
+    "\u00e9\u65e5\U0001f600\u2028",
+    "",
+]
+
+
+def _each(enc: Any, items: List[Any]) -> List[bytes]:
+    return [enc.item(item) for item in items]
+
+
+def _generated_id(encoded: bytes) -> bytes:
+    m = GENERATED.search(encoded)
+    assert m is not None
+    return m.group(1)
+
+
+def test_items_tricky_strings(enc: Any) -> None:
+    items: List[Dict[str, Any]] = [{"data": t, "transactionId": TX} for t in TRICKY]
+    items += [{"data": {t: [t, {t: t}]}, "transactionId": TX} for t in TRICKY]
+    items.append({"data": [TRICKY, {"k": TRICKY}], "transactionId": TX})
+    assert enc.items(items) == _each(enc, items)
+    assert enc.items(items)[0] == wire(b'"q\\"uo\\"te"')
+    assert enc.items(items)[5] == wire(b'",\\u0000,"')
+
+
+@pytest.mark.parametrize(
+    "payloads",
+    [
+        [{1: "a"}, {"b": 2}],  # non-str keys: the dump is retried with OPT_NON_STR_KEYS
+        [1, 2**64, 3],  # beyond 64 bits: item by item, through the stdlib
+        [float("nan"), float("inf"), -0.0],
+        [None, {}, [], "", 0, False],
+        [[[[]]], {"a": {"b": {"c": [1, [2, [3]]]}}}],
+        [orjson.Fragment(b"\x00"), 1],  # a user NUL: more NULs than separators
+        [orjson.Fragment(b",\x00,"), orjson.Fragment(b"[,\x00,]"), 2],
+        [orjson.Fragment(b""), orjson.Fragment(b"7")],
+    ],
+)
+def test_items_payload_kinds(enc: Any, payloads: List[Any]) -> None:
+    items = [{"data": p, "transactionId": TX} for p in payloads]
+    assert enc.items(items) == _each(enc, items)
+    assert enc.items(tuple(items)) == _each(enc, items)
+
+
+def test_items_nesting_at_the_orjson_limit(enc: Any) -> None:
+    deep: Any = 1
+    depth = 0
+    while True:  # the deepest payload orjson accepts on its own; a list around it is too deep
+        try:
+            orjson.dumps([deep])
+        except orjson.JSONEncodeError:
+            break
+        deep, depth = [deep], depth + 1
+    assert depth > 100
+    items = [{"data": deep, "transactionId": TX}, {"data": 1, "transactionId": TX}]
+    assert enc.items(items) == _each(enc, items) == [wire(orjson.dumps(deep)), wire(b"1")]
+
+
+def test_items_keys_and_ids(codec: ModuleType) -> None:
+    bad: List[object] = []
+    e = codec.PushEncoder("q", "p", bad.append)
+    items = [
+        {"data": 1, "payload": 2, "transactionId": TX, "traceId": TRACE},
+        {"payload": 3, "traceId": None, "transactionId": ""},
+        {"whole": True, "transactionId": TX},
+        {"traceId": TRACE, "transactionId": 'id"\u00e9'},
+    ]
+    out = e.items(items)
+    assert out[0] == wire(b"1", TX, TRACE)
+    assert out[1] == wire(b"3", _generated_id(out[1]).decode())
+    assert out[2] == wire(b'{"whole":true,"transactionId":"' + TX.encode() + b'"}')
+    assert out[3] == wire(
+        b'{"traceId":"' + TRACE.encode() + b'","transactionId":"id\\"\xc3\xa9"}', 'id"\u00e9', TRACE
+    )
+    assert bad == []
+
+
+class BadA:
+    pass
+
+
+class BadB:
+    pass
+
+
+def test_items_error_at_the_same_item(codec: ModuleType) -> None:
+    bad: List[object] = []
+    e = codec.PushEncoder("q", "p", bad.append)
+    items = [
+        {"data": 1, "traceId": "t0"},
+        {"data": BadA()},
+        {"data": 2, "traceId": "t2"},
+        {"data": BadB()},
+    ]
+    with pytest.raises(QueenPayloadError, match="BadA"):
+        e.items(items)
+    assert bad == ["t0"]
+
+
+@pytest.mark.parametrize(
+    ("item", "error"),
+    [
+        ({"data": 1, "transactionId": 5}, QueenValidationError),
+        ({"data": 1, "transactionId": "x" * 256}, QueenValidationError),
+        ([1], QueenValidationError),
+        ({"data": 1, "transactionId": "\ud800"}, orjson.JSONEncodeError),
+        ({"data": {"s": "\ud800"}}, QueenPayloadError),
+        ({"data": {(1,): 2}}, QueenPayloadError),
+    ],
+)
+def test_items_error_after_good_items(codec: ModuleType, item: Any, error: type) -> None:
+    bad: List[object] = []
+    e = codec.PushEncoder("q", "p", bad.append)
+    items = [{"data": 1, "traceId": "before"}, item, {"data": 2, "traceId": "after"}]
+    with pytest.raises(error):
+        e.items(items)
+    assert bad == ["before"]
+
+
+def test_unencodable_id_fails_before_the_trace_is_reported(codec: ModuleType) -> None:
+    bad: List[object] = []
+    e = codec.PushEncoder("q", "p", bad.append)
+    item = {"data": 2**64, "transactionId": "\ud800", "traceId": "bad"}
+    with pytest.raises(orjson.JSONEncodeError):
+        e.item(item)
+    with pytest.raises(orjson.JSONEncodeError):
+        e.items([{"data": 1}, item])
+    assert bad == []
+
+
+def test_items_falsy_ids_generated(enc: Any) -> None:
+    falsy: List[Any] = [None, "", 0, False, []]
+    out = enc.items([{"data": 1, "transactionId": tx} for tx in falsy])
+    ids = [_generated_id(o) for o in out]
+    assert all(ID_RE.match(i.decode()) for i in ids)
+    assert all(a < b for a, b in zip(ids, ids[1:]))
+
+
+def test_items_dict_subclass_among_items(enc: Any) -> None:
+    class Item(dict):  # type: ignore[type-arg]
+        def __contains__(self, key: object) -> bool:
+            return key != "data" and dict.__contains__(self, key)
+
+    items = [{"data": 1, "transactionId": TX}, Item(data=1, payload=2, transactionId=TX)]
+    assert enc.items(items) == [wire(b"1"), wire(b"2")]
 
 
 def test_dumps_payload(codec: ModuleType) -> None:
@@ -438,6 +601,128 @@ def test_dumps_payload_compiled_equals_pure(payload: Any) -> None:
 @given(value=text | st.uuids().map(str) | st.none() | st.integers())
 def test_is_uuid_compiled_equals_pure(value: Any) -> None:
     assert load("codec", "compiled").is_uuid(value) == load("codec", "pure").is_uuid(value)
+
+
+class Unserialisable:
+    pass
+
+
+class Unserialisable2:
+    pass
+
+
+tricky_text = st.text(
+    st.sampled_from(
+        [
+            '"',
+            "\\",
+            ",",
+            "[",
+            "]",
+            "{",
+            "}",
+            ":",
+            "\x00",
+            "\n",
+            "a",
+            "\u00e9",
+            "\u2028",
+            "\U0001f600",
+        ]
+    ),
+    max_size=10,
+)
+tricky_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | tricky_text,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(tricky_text | st.integers(-3, 3) | st.none(), inner, max_size=4)
+    ),
+    max_leaves=15,
+)
+rare_payloads = (
+    st.integers(2**64, 2**80)
+    | st.just(float("nan"))
+    | st.builds(Unserialisable)
+    | st.builds(Unserialisable2)
+    | st.just("\ud800")
+    | st.just({(1, 2): 1})
+    | st.sampled_from([b"\x00", b",\x00,", b"[\x00]", b""]).map(orjson.Fragment)
+)
+joint_tx = (
+    st.none()
+    | st.none()
+    | st.just("")
+    | st.uuids().map(str)
+    | tricky_text
+    | st.sampled_from([0, False, 7, "x" * 256, "\ud800"])
+)
+joint_trace = st.none() | st.uuids().map(str) | st.just("bad")
+
+
+def _joint_item(shape: int, payload: Any, tx: Any, trace: Any, rare: Any, use_rare: bool) -> Any:
+    if shape == 3:
+        return [payload]  # not a dict
+    return _item(shape, rare if use_rare else payload, tx, trace)
+
+
+joint_items = st.lists(
+    st.builds(
+        _joint_item,
+        st.integers(0, 2),
+        tricky_json,
+        joint_tx,
+        joint_trace,
+        rare_payloads,
+        st.integers(0, 15).map(lambda r: r == 0),
+    ),
+    min_size=2,
+    max_size=16,
+)
+
+
+def _error_outcome(fn: Any, *args: Any) -> Tuple[str, Any]:
+    try:
+        return "ok", _mask_generated(fn(*args))
+    except Exception as exc:  # type and message tell which item failed and how
+        return "error", (type(exc), str(exc))
+
+
+@pytest.mark.compiled
+@settings(max_examples=500, deadline=None)
+@given(
+    items=joint_items,
+    with_callback=st.booleans(),
+    as_tuple=st.booleans(),
+    non_dict=st.integers(0, 40),
+)
+def test_items_compiled_equals_pure(
+    items: List[Any], with_callback: bool, as_tuple: bool, non_dict: int
+) -> None:
+    if non_dict < len(items):
+        items[non_dict] = [items[non_dict]]
+    seq: Any = tuple(items) if as_tuple else items
+    bad_c: List[object] = []
+    bad_p: List[object] = []
+    c = load("codec", "compiled").PushEncoder("q", "p", bad_c.append if with_callback else None)
+    p = load("codec", "pure").PushEncoder("q", "p", bad_p.append if with_callback else None)
+    got_c = _error_outcome(c.items, seq)
+    assert got_c == _error_outcome(p.items, seq)
+    assert bad_c == bad_p
+    if got_c[0] == "ok":
+        assert got_c[1] == _mask_generated([c.item(item) for item in items])
+
+
+@pytest.mark.compiled
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(st.builds(lambda p: {"data": p}, tricky_json), min_size=2, max_size=30))
+def test_items_of_serialisable_payloads_compiled_equals_pure(items: List[Any]) -> None:
+    c = load("codec", "compiled").PushEncoder("q\u00e9", '"p"')
+    p = load("codec", "pure").PushEncoder("q\u00e9", '"p"')
+    got = _error_outcome(c.items, items)
+    assert got == _error_outcome(p.items, items)
+    if got[0] == "ok":
+        assert _mask_generated(c.body(c.items(items))) == _mask_generated(p.body(p.items(items)))
 
 
 messages_st = st.lists(

@@ -18,13 +18,24 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Optional
 import orjson
 
 from .._errors import QueenError, QueenServerError
+from .._http import decode_json
 from .._speedups import PushEncoder
+from .._transport import RawResponse
 from ._base import OnceAwaitable, call_maybe_async
 
 if TYPE_CHECKING:
     from .._client import Queen
 
 __all__ = ["PushBuilder"]
+
+
+def _decode_push(response: RawResponse) -> Any:
+    """The decoded answer and whether any entry can be ``failed``.
+
+    An entry whose status is ``failed`` puts the token ``"failed"`` in the body whatever the
+    spacing, so a body without it needs no scan of its entries.
+    """
+    return decode_json(response), b'"failed"' in response.body
 
 
 def _ready(value: Any) -> Generator[Any, None, Any]:
@@ -115,14 +126,16 @@ class PushBuilder(OnceAwaitable):
                 await call_maybe_async(self._on_success, self.items())
             return {"buffered": True, "count": len(self.encoded)}
         try:
-            result = await queen._http.request("POST", "/api/v1/push", body=self.body)
+            result, may_fail = await queen._http.request(
+                "POST", "/api/v1/push", body=self.body, decode=_decode_push
+            )
         except Exception as exc:
             if self._on_error is None:
                 raise
             await call_maybe_async(self._on_error, self.items(), exc)
             return None
         try:
-            return await self._handle_result(result)
+            return await self._handle_result(result, may_fail)
         except QueenServerError:
             raise
         except Exception as exc:
@@ -132,9 +145,9 @@ class PushBuilder(OnceAwaitable):
             await call_maybe_async(self._on_error, self.items(), exc)
             return None
 
-    async def _handle_result(self, result: Any) -> Any:
+    async def _handle_result(self, result: Any, may_fail: bool = True) -> Any:
         if isinstance(result, list):
-            return await self._handle_entries(result)
+            return await self._handle_entries(result, may_fail)
         if isinstance(result, dict) and result.get("error") is not None:
             error = QueenServerError(str(result["error"]), body=result)
             if self._on_error is None:
@@ -145,16 +158,15 @@ class PushBuilder(OnceAwaitable):
             await call_maybe_async(self._on_success, self.items())
         return result
 
-    async def _handle_entries(self, entries: List[Any]) -> List[Any]:
-        failed_at = [
-            i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("status") == "failed"
-        ]
+    async def _handle_entries(self, entries: List[Any], may_fail: bool = True) -> List[Any]:
         callbacks = self._on_success or self._on_error or self._on_duplicate
         if not callbacks:
-            if failed_at:
-                raise QueenServerError(
-                    str(entries[failed_at[0]].get("error") or "Push failed"), body=entries
-                )
+            if may_fail:
+                for entry in entries:
+                    if isinstance(entry, dict) and entry.get("status") == "failed":
+                        raise QueenServerError(
+                            str(entry.get("error") or "Push failed"), body=entries
+                        )
             return entries
         duplicates: List[Dict[str, Any]] = []
         failures: List[Dict[str, Any]] = []

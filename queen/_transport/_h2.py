@@ -41,6 +41,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 
 from ._base import RawResponse
 
@@ -59,6 +60,7 @@ MAX_STREAMS_CAP = 100  # streams per connection even when the peer allows more
 WINDOW = 1 << 24  # receive window of the connection and of each stream
 READ_CHUNK = 1 << 16
 OPEN_TIMEOUT_SECONDS = 30.0  # connect, TLS, preface and the peer's SETTINGS
+HEADER_MEMO = 256  # distinct response header blocks remembered per connection
 
 Origin = Tuple[str, str, int]  # scheme, host, port
 
@@ -108,6 +110,40 @@ class _DrainingStateMachine(h2.connection.H2ConnectionStateMachine):
         (_IDLE, _RECV_GOAWAY): (None, _IDLE),
         (_OPEN, _RECV_GOAWAY): (None, _OPEN),
     }
+
+
+class _MemoDecoder(hpack.Decoder):
+    """An HPACK decoder that decodes each distinct header block once while its dynamic table
+    stays empty.
+
+    nginx sends response headers as literals without indexing and leaves the dynamic table
+    empty, so the blocks of a connection repeat (only ``date`` and ``content-length`` vary),
+    and their pure-Python Huffman decoding was the largest CPU cost per response. A block is
+    remembered only if decoding it neither used nor changed the dynamic table (its entries or
+    its size): decoding it again would give the same headers and the same state. While the
+    table holds entries, every block is decoded.
+    """
+
+    def __init__(self, base: hpack.Decoder) -> None:
+        super().__init__(base.max_header_list_size)
+        self.max_allowed_table_size = base.max_allowed_table_size
+        self._memo: Dict[bytes, Tuple[Any, ...]] = {}
+
+    def decode(self, data: bytes, raw: bool = False) -> Any:
+        table = self.header_table
+        if table.dynamic_entries or not raw:
+            return super().decode(data, raw)
+        key = bytes(data)
+        known = self._memo.get(key)
+        if known is not None:
+            return list(known)
+        size = table.maxsize
+        headers = super().decode(data, raw)
+        if not table.dynamic_entries and table.maxsize == size:
+            if len(self._memo) >= HEADER_MEMO:
+                self._memo.clear()
+            self._memo[key] = tuple(headers)
+        return headers
 
 
 class _Stream:
@@ -167,6 +203,7 @@ class H2Connection:
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
         conn = h2.connection.H2Connection(config=config)
         conn.state_machine = _DrainingStateMachine()
+        conn.decoder = _MemoDecoder(conn.decoder)
         conn.local_settings = h2.settings.Settings(
             client=True,
             initial_values={

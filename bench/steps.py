@@ -29,6 +29,8 @@ STEPS: List[Tuple[str, Optional[str], Dict[str, str]]] = [
     ("lean HTTP/1.1 transport", "fbce690", {}),
     ("+ one-pass batch ack body (ack_entries)", "c292d11", {}),
     ("+ lock-free buffer admission, undecoded flush answers", "e94222a", {}),
+    ("+ synchronous buffered push() when it fits", "7ecdfbb", {}),
+    ("+ push answers scanned only when they hold \"failed\"", "bbac96b", {}),
 ]
 SCENARIOS = ["push1", "push8", "buffered", "pop_ack", "consume", "latency"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, AbstractSet, Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from ._builders._base import call_maybe_async
 from ._builders._consume import ConsumeOptions
@@ -33,6 +33,7 @@ __all__ = ["ConsumerRun"]
 EMPTY_POLL_SLEEP = 0.1  # after an empty non-waiting pop
 ERROR_PAUSE = 1.0  # after a retriable pop error
 DEFAULT_RENEW_INTERVAL_MILLIS = 10000  # D7
+STOP_GRACE = 0.05  # how long a stop lets an in-flight pop come back before cancelling it
 
 
 def _error_text(exc: BaseException) -> str:
@@ -78,12 +79,25 @@ class ConsumerRun:
     # -- stopping -------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop as if the abort signal fired: cancel parked pops, let handlers finish."""
+        """Stop as if the abort signal fired: cancel parked pops, let handlers finish.
+
+        A pop in flight gets :data:`STOP_GRACE` seconds to come back before it is cancelled:
+        a quick pop was most likely already answered by the broker, which claimed its
+        partitions; cancelling it would leave them leased until the lease expires. What
+        such a pop brings back after the stop is released at once.
+        A parked long poll is cancelled after the grace; the broker drops it when the
+        connection closes (API §1.6).
+        """
         if self._stopping:
             return
         self._stopping = True
         self._stop_event.set()
+        loop = asyncio.get_running_loop()
         for task in list(self._popping):
+            loop.call_later(STOP_GRACE, self._cancel_pop, task)
+
+    def _cancel_pop(self, task: asyncio.Task) -> None:
+        if task in self._popping:
             task.cancel()
 
     def _should_stop(self) -> bool:
@@ -253,6 +267,10 @@ class ConsumerRun:
                 continue
             finally:
                 self._popping.discard(task)
+            if self._stopping:
+                if messages:  # arrived after the stop, unseen by the handler
+                    await self._release_remainder(messages)
+                return
             if not messages:
                 if not o.wait:
                     await self._pause(EMPTY_POLL_SLEEP)
@@ -333,9 +351,12 @@ class ConsumerRun:
             await self._release_remainder(messages[done:], released)
         return processed
 
-    async def _release_remainder(self, rest: List[Message], released: Set[Any]) -> None:
-        """Give back the unprocessed messages at once with one ``retry`` ack per partition
-        (D15): it releases the lease without moving the cursor or spending retry budget."""
+    async def _release_remainder(
+        self, rest: List[Message], released: AbstractSet[Any] = frozenset()
+    ) -> None:
+        """Give back unprocessed messages at once with one ``retry`` ack per partition (D15):
+        it releases the lease without moving the cursor or spending retry budget. Partitions
+        in ``released`` (already released by a nack) are left out."""
         firsts: Dict[Any, Message] = {}
         for message in rest:
             partition = message.get("partitionId")

@@ -420,3 +420,46 @@ async def test_close_while_the_broker_is_down(server: QueenTestServer, make_clie
     await asyncio.wait_for(client.close(), 2)
     assert run.done() and run.exception() is None
     assert not pending_tasks()
+
+
+class _SlowAnswers:
+    """A transport whose pop answers reach the client 20 ms after the broker sent them."""
+
+    def __init__(self) -> None:
+        from queen._transport._router import RouterTransport
+
+        self._inner = RouterTransport({})
+        self.answered_pops = 0
+
+    async def send(self, method: str, url: str, body: Any, timeout: float) -> Any:
+        response = await self._inner.send(method, url, body, timeout)
+        if "/api/v1/pop/" in url:
+            self.answered_pops += 1
+            await asyncio.sleep(0.02)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_stop_while_an_answered_pop_is_in_flight_releases_its_partition(
+    server: QueenTestServer, make_client: Any
+) -> None:
+    # The broker has claimed the partition and answered; the stop arrives before the answer
+    # does. The messages must come back at once, not after the 300 s lease.
+    producer = make_client()
+    await push_n(producer, "inflight", 5)
+    transport = _SlowAnswers()
+    consumer = make_client(transport=transport)
+    stop = asyncio.Event()
+    seen: List[Any] = []
+    run = asyncio.ensure_future(
+        consumer.queue("inflight").batch(5).wait(False).consume(seen.append, signal=stop)
+    )
+    await wait_for(lambda: transport.answered_pops == 1)
+    stop.set()
+    await asyncio.wait_for(run, 3)
+    assert seen == []
+    again = await producer.queue("inflight").batch(5).wait(False).pop()
+    assert [m["data"]["i"] for m in again] == [0, 1, 2, 3, 4]
+    assert consumer_row(server, "inflight", "Default", "__QUEUE_MODE__").retry == 0

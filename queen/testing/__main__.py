@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         "--http2", action="store_true", help="also accept cleartext HTTP/2 (prior knowledge)"
     )
     parser.add_argument("--status-mode", choices=("wire", "intended"), default="wire")
-    parser.add_argument("--long-poll", choices=("prompt", "wire"), default="prompt")
+    parser.add_argument("--long-poll", choices=("prompt", "wire"), default="wire")
     parser.add_argument(
         "--idle-timeout", type=float, default=10.0, help="idle keep-alive close, seconds"
     )

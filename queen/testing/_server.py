@@ -162,8 +162,9 @@ class QueenTestServer:
         http2: also accept cleartext HTTP/2 with prior knowledge (the real broker does not).
         status_mode: ``"wire"`` (deferred responses are 200, as on the real broker) or
             ``"intended"`` (the status codes the routes mean to send).
-        long_poll: ``"prompt"`` (a push wakes parked pops) or ``"wire"`` (pops find messages
-            on the real broker's retry ticks).
+        long_poll: ``"wire"`` (the default: parked pops find new messages on the real
+            broker's retry ticks, up to about 1 s after a push, as a 0.15 broker without
+            cluster sync does) or ``"prompt"`` (a push wakes parked pops at once).
         clock: the engine's clock (default: a fresh controllable clock).
         idle_timeout: seconds after the last response before an idle keep-alive connection is
             closed (the real broker: about 8-12 s).
@@ -180,7 +181,7 @@ class QueenTestServer:
         nodes: int = 1,
         http2: bool = False,
         status_mode: str = "wire",
-        long_poll: str = "prompt",
+        long_poll: str = "wire",
         clock: Optional[Clock] = None,
         idle_timeout: float = 10.0,
         *,

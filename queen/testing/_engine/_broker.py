@@ -33,14 +33,14 @@ class Broker:
         status_mode: ``"wire"`` — deferred responses are always 200, as on a real 0.15
             server — or ``"intended"`` — the codes the routes mean (201 push, 204 empty pop,
             404 not found, 409 streams conflict, 500 database errors), §1.5, §6.8.
-        long_poll: ``"prompt"`` — a push wakes parked pops of its queue at once — or
-            ``"wire"`` — parked pops re-run only on the server's retry ticks (0.1, 0.2, 0.3,
-            1.1, 2.1 ... s after arrival) and expire on the first tick after the deadline,
-            §1.6, §6.8.
+        long_poll: ``"wire"`` (the default, what a 0.15 server without cluster sync does) —
+            parked pops re-run only on the server's retry ticks (0.1, 0.2, 0.3, 1.1, 2.1 ...
+            s after arrival) and expire on the first tick after the deadline — or
+            ``"prompt"`` — a push wakes parked pops of its queue at once, §1.6, §6.8.
     """
 
     def __init__(self, clock: Optional[Clock] = None, *, status_mode: str = "wire",
-                 long_poll: str = "prompt") -> None:
+                 long_poll: str = "wire") -> None:
         self.clock = clock if clock is not None else Clock()
         self._ctx = Context(self.clock, status_mode, long_poll)
         self._ctx.state.started_us = self.clock.now_us()

@@ -12,7 +12,8 @@ async def _poll(api, query):
     return asyncio.ensure_future(api.pop("q", query=query))
 
 
-async def test_prompt_push_wakes_parked_pop(api):
+async def test_prompt_push_wakes_parked_pop(make_api):
+    api = make_api(long_poll="prompt")
     task = await _poll(api, "wait=true&timeout=30000")
     await asyncio.sleep(0.01)
     assert not task.done() and api.broker.parked() == 1
@@ -109,3 +110,12 @@ async def test_wire_mode_clock_advance_past_deadline(make_api):
     api.clock.advance(11)
     body = await asyncio.wait_for(task, 1)
     assert body["messages"] == [] and body["leaseId"] is None
+
+
+def test_wire_timing_is_the_default():
+    # A 0.15 broker without cluster sync does not wake parked pops on a push; the test
+    # double must not be kinder by default.
+    from queen.testing import Broker, QueenTestServer
+
+    assert Broker().long_poll == "wire"
+    assert QueenTestServer().broker.long_poll == "wire"

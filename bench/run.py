@@ -514,8 +514,12 @@ def report(table: Dict[Tuple[str, str], Any], clients: List[str], scenarios: Lis
     return "\n".join(out) + "\n"
 
 
+README = os.path.join(os.path.dirname(BENCH), "README.md")
+README_BEGIN, README_END = "<!-- bench.run:readme:begin -->", "<!-- bench.run:readme:end -->"
+
+
 def write_snippet(table: Dict[Tuple[str, str], Any], command: str) -> None:
-    """``bench/README-snippet.md``: the chart and the headline ratios, for the README."""
+    """The README's performance section (between its markers): chart and headline ratios."""
 
     def cell(s: str, c: str, field: str = "cpu_ms_per_1000") -> Optional[float]:
         v = table.get((s, c))
@@ -552,8 +556,14 @@ def write_snippet(table: Dict[Tuple[str, str], Any], command: str) -> None:
                      f"(queen-mq: {lat[1]:.2f} ms).")
     lines += ["", f"Reproduce with `pip install -e .[bench]` and `{command}`; the full tables "
               "are in [bench/RESULTS.md](bench/RESULTS.md).", ""]
-    with open(os.path.join(BENCH, "README-snippet.md"), "w") as f:
-        f.write("\n".join(lines))
+    with open(README) as f:
+        readme = f.read()
+    head, sep, rest = readme.partition(README_BEGIN)
+    _, sep2, tail = rest.partition(README_END)
+    if not (sep and sep2):
+        raise SystemExit(f"README.md lacks the {README_BEGIN} ... {README_END} markers")
+    with open(README, "w") as f:
+        f.write(head + README_BEGIN + "\n" + "\n".join(lines) + README_END + tail)
 
 
 def write_section(text: str) -> None:

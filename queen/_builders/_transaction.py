@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from .._errors import QueenError, QueenServerError
+from .._items import item_payload
 from .._paths import check_name
 from .._speedups import dumps_payload, is_uuid
 from ._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
@@ -102,14 +103,7 @@ class TransactionQueueBuilder:
         """Stage one ``push`` operation and return the parent builder for chaining."""
         wire_items = []
         for item in items if isinstance(items, list) else [items]:
-            if not isinstance(item, dict):
-                raise TypeError(f"push items must be dicts, got {type(item).__name__}")
-            if "data" in item:
-                payload = item["data"]
-            elif "payload" in item:
-                payload = item["payload"]
-            else:
-                payload = item
+            payload = item_payload(item)
             dumps_payload(payload)  # fail now, not at commit, if it has no JSON form
             wire: Dict[str, Any] = {"queue": self._queue, "payload": payload}
             if self._partition is not None:

@@ -30,6 +30,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Type, TypeVar
 import orjson
 
 from .._errors import QueenPayloadError, QueenValidationError
+from .._items import item_payload
 
 __all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
@@ -154,16 +155,7 @@ class PushEncoder:
 
     def item(self, item: Any) -> bytes:
         """The wire JSON of one user item (see the module docstring)."""
-        if not isinstance(item, dict):
-            raise QueenValidationError(
-                f"push items must be dicts, got {type(item).__name__}"
-            )
-        if "data" in item:
-            payload = item["data"]
-        elif "payload" in item:
-            payload = item["payload"]
-        else:
-            payload = item
+        payload = item_payload(item)
         tx = item.get("transactionId")
         if not tx:
             tx = uuid7()

@@ -216,20 +216,18 @@ class Queen:
             merged.get("tls_client_key"),
             bool(merged.get("tls_insecure_skip_verify")),
         )
-        self._wire: Optional[HttpxTransport] = None
+        fallback: Optional[HttpxTransport] = None
         https = any(u.startswith("https:") for u in self._urls)
         if prior_knowledge or https or tls != TlsOptions():
-            self._wire = HttpxTransport(headers, http2_prior_knowledge=prior_knowledge, tls=tls)
-        return RouterTransport(
-            headers, fallback=self._wire, lean=False if prior_knowledge else None
-        )
+            fallback = HttpxTransport(headers, http2_prior_knowledge=prior_knowledge, tls=tls)
+        return RouterTransport(headers, fallback=fallback, lean=False if prior_knowledge else None)
 
     @property
     def http_protocols(self) -> Dict[str, Optional[str]]:
         """The HTTP version spoken with each broker URL: ``"HTTP/2"``, ``"HTTP/1.1"``, or
         ``None`` while an ``https://`` (or h2c) URL has not been connected yet."""
-        wire = getattr(self, "_wire", None) or self._transport
-        seen = wire.protocols() if hasattr(wire, "protocols") else {}
+        protocols = getattr(self._transport, "protocols", None)
+        seen = protocols() if protocols is not None else {}
         prior_knowledge = bool(self._config.get("http2_prior_knowledge"))
         out: Dict[str, Optional[str]] = {}
         for url in self._urls:

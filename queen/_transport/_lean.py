@@ -374,6 +374,10 @@ class LeanTransport:
         self._heads: Dict[Tuple[str, str], Tuple[_Pool, bytes]] = {}
         self._closed = False
 
+    def protocols(self) -> Dict[str, str]:
+        """``{origin: "HTTP/1.1"}`` for every origin this transport has served."""
+        return {origin: "HTTP/1.1" for origin in self._pools}
+
     def _pool(self, origin: str) -> _Pool:
         pool = self._pools.get(origin)
         if pool is None:

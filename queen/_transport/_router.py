@@ -9,7 +9,7 @@ first use unless one is given).
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional
 
 from ._base import RawResponse, Transport
 from ._lean import LeanTransport
@@ -58,6 +58,16 @@ class RouterTransport:
         if self._lean is not None and url.startswith("http://"):
             return await self._lean.send(method, url, body, timeout)
         return await self._other().send(method, url, body, timeout)
+
+    def protocols(self) -> Dict[str, str]:
+        """The HTTP version spoken with each origin served so far, by either route."""
+        seen: Dict[str, str] = {}
+        if self._lean is not None:
+            seen.update(self._lean.protocols())
+        other = getattr(self._fallback, "protocols", None)
+        if other is not None:
+            seen.update(other())
+        return seen
 
     async def aclose(self) -> None:
         try:

@@ -92,7 +92,7 @@ class Scenario:
 
 
 def _transport(queen: Queen) -> Any:
-    wire = queen._wire  # the HttpxTransport behind the router
+    wire = queen._transport._fallback  # type: ignore[attr-defined]  # httpx behind the router
     assert wire is not None
     return wire
 

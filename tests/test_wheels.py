@@ -99,3 +99,15 @@ def test_wheels_install_and_load_their_twins(
             "batch": "compiled",
         }
         assert got_pure.result() == {"ring": "pure", "codec": "pure", "batch": "pure"}
+
+
+def test_a_machine_without_a_compiler_builds_the_pure_package(
+    sdist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # `pip install` must work where no C compiler exists: the build warns and ships the twins.
+    # (With a compiler present, a compile error still fails the build.)
+    out = tmp_path_factory.mktemp("no-compiler")
+    wheel = _wheel(sdist, out, {"CC": str(out / "no-such-cc")})
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert not [n for n in zf.namelist() if n.endswith((".so", ".pyd"))]

@@ -8,12 +8,13 @@
 # a chunk back in the slots before head. The ring holds only bytes and the caller's timestamps,
 # so it does not take part in cyclic GC.
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_New
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from libc.string cimport memcpy
+
+from ._items_body cimport items_body
 
 __all__ = ["Chunk", "ItemQueue"]
 
@@ -22,44 +23,11 @@ cdef extern from "Python.h":
     # Steals the reference; declared with a raw pointer so Cython adds no refcounting.
     void _list_set "PyList_SET_ITEM"(object lst, Py_ssize_t i, PyObject *o)
 
-cdef bytes _HEAD = b'{"items":['
-cdef bytes _TAIL = b"]}"
-
 
 cdef inline Py_ssize_t _size_of(object item) except -1:
     if PyBytes_CheckExact(item):
         return PyBytes_GET_SIZE(item)
     return len(item)
-
-
-cdef bytes _body(object parts):
-    # {"items":[a,b,...]} in one allocation; non-bytes parts take the generic join.
-    cdef Py_ssize_t i, count, n
-    cdef object part
-    cdef bytes out
-    cdef char *w
-    if not isinstance(parts, (list, tuple)):
-        return _HEAD + b",".join(parts) + _TAIL
-    count = len(parts)
-    n = PyBytes_GET_SIZE(_HEAD) + PyBytes_GET_SIZE(_TAIL) + (count - 1 if count else 0)
-    for i in range(count):
-        part = parts[i]
-        if not PyBytes_CheckExact(part):
-            return _HEAD + b",".join(parts) + _TAIL
-        n += PyBytes_GET_SIZE(part)
-    out = PyBytes_FromStringAndSize(NULL, n)
-    w = PyBytes_AS_STRING(out)
-    memcpy(w, PyBytes_AS_STRING(_HEAD), PyBytes_GET_SIZE(_HEAD))
-    w += PyBytes_GET_SIZE(_HEAD)
-    for i in range(count):
-        part = parts[i]
-        if i:
-            w[0] = 44  # ','
-            w += 1
-        memcpy(w, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part))
-        w += PyBytes_GET_SIZE(part)
-    memcpy(w, PyBytes_AS_STRING(_TAIL), PyBytes_GET_SIZE(_TAIL))
-    return out
 
 
 cdef class Chunk:
@@ -78,7 +46,7 @@ cdef class Chunk:
 
     @property
     def body(self):
-        return _body(self.items)
+        return items_body(self.items)
 
 
 cdef class ItemQueue:

@@ -44,6 +44,8 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcpy
 
+from ._items_body cimport items_body
+
 from .._errors import QueenPayloadError, QueenValidationError
 
 __all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
@@ -598,42 +600,7 @@ cdef class PushEncoder:
 
     @staticmethod
     def body(encoded):
-        return _body(encoded)
-
-
-cdef bytes _HEAD = b'{"items":['
-cdef bytes _TAIL = b"]}"
-
-
-cdef bytes _body(object encoded):
-    # {"items":[a,b,...]} in one allocation; anything but a list or tuple of exact bytes takes
-    # the generic join (bytes-like items, other sequences).
-    cdef Py_ssize_t i, count, n
-    cdef object part
-    cdef bytes out
-    cdef char *w
-    if not isinstance(encoded, (list, tuple)):
-        return _HEAD + b",".join(encoded) + _TAIL
-    count = len(encoded)
-    n = PyBytes_GET_SIZE(_HEAD) + PyBytes_GET_SIZE(_TAIL) + (count - 1 if count else 0)
-    for i in range(count):
-        part = encoded[i]
-        if not PyBytes_CheckExact(part):
-            return _HEAD + b",".join(encoded) + _TAIL
-        n += PyBytes_GET_SIZE(part)
-    out = PyBytes_FromStringAndSize(NULL, n)
-    w = PyBytes_AS_STRING(out)
-    memcpy(w, PyBytes_AS_STRING(_HEAD), PyBytes_GET_SIZE(_HEAD))
-    w += PyBytes_GET_SIZE(_HEAD)
-    for i in range(count):
-        part = encoded[i]
-        if i:
-            w[0] = 44  # ','
-            w += 1
-        memcpy(w, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part))
-        w += PyBytes_GET_SIZE(part)
-    memcpy(w, PyBytes_AS_STRING(_TAIL), PyBytes_GET_SIZE(_TAIL))
-    return out
+        return items_body(encoded)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 # (index into ``urls``). ``_all_*`` hold every virtual node and are built once; ``_hashes`` /
 # ``_owners`` hold the candidate subset and are refilled by rebuild(). Ties are ordered by
 # insertion index (URL position, then vnode number), which is what a stable sort gives.
+# The empty state is all pointers NULL and both counts 0: what _release() leaves, and what
+# tp_alloc gives a new object (it zero-fills the instance), so the class needs no __cinit__.
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t, uint64_t
@@ -84,14 +86,6 @@ cdef class HashRing:
     cdef uint32_t *_hashes
     cdef int *_owners
     cdef Py_ssize_t _n
-
-    def __cinit__(self):
-        self._all_hashes = NULL
-        self._all_owners = NULL
-        self._hashes = NULL
-        self._owners = NULL
-        self._n_all = 0
-        self._n = 0
 
     def __init__(self, urls, int vnodes=128):
         cdef Py_ssize_t nurls, per, position, i, k, total

@@ -212,16 +212,11 @@ class BufferManager:
     ) -> None:
         items = buf.items
         now = loop.time()
-        if not len(items):
-            self._arm(buf, now + buf.options["time_millis"] / 1000.0)
+        was_empty = not len(items)
         append = items.append
         for item in encoded:
             append(item, now)
-        if len(items) >= buf.limit_count:
-            buf.wake.set()
-        flusher = buf.flusher
-        if flusher is None or flusher.done():
-            self._ensure_flusher(buf, queue, partition)
+        self._landed(buf, queue, partition, was_empty, now)
 
     async def _admit(
         self,
@@ -242,13 +237,21 @@ class BufferManager:
                         await buf.space.wait()
                     finally:
                         buf.waiting -= 1
-                was_empty = len(buf.items) == 0
-                buf.items.append(item, loop.time())
-                if was_empty:
-                    self._arm(buf, loop.time() + buf.options["time_millis"] / 1000.0)
-                if len(buf.items) >= buf.limit_count:
-                    buf.wake.set()
-                self._ensure_flusher(buf, queue, partition)
+                now = loop.time()
+                was_empty = not len(buf.items)
+                buf.items.append(item, now)
+                self._landed(buf, queue, partition, was_empty, now)
+
+    def _landed(
+        self, buf: _Buffer, queue: str, partition: str, was_empty: bool, arrived: float
+    ) -> None:
+        # After items are appended at ``arrived``: the first into an empty buffer arms the
+        # time_millis deadline, reaching batch size wakes the flusher, and a flusher must run.
+        if was_empty:
+            self._arm(buf, arrived + buf.options["time_millis"] / 1000.0)
+        if len(buf.items) >= buf.limit_count:
+            buf.wake.set()
+        self._ensure_flusher(buf, queue, partition)
 
     def _arm(self, buf: _Buffer, when: float) -> None:
         if buf.deadline is not None and buf.deadline <= when and buf.timer is not None:

@@ -70,6 +70,18 @@ def _required(body: Dict[str, Any], key: str) -> str:
     return value
 
 
+def _shard_ids(body: Dict[str, Any]) -> Tuple[str, str]:
+    # Unlike _required, an empty id passes here: it fails the uuid check later, with the
+    # broker's own error in the reply.
+    qid = body.get("query_id")
+    if not isinstance(qid, str):
+        raise BadRequest("query_id is required")
+    pid = body.get("partition_id")
+    if not isinstance(pid, str):
+        raise BadRequest("partition_id is required")
+    return qid, pid
+
+
 def handle_register(ctx: Context, req: Request) -> Response:
     body = _object(req)
     name = _required(body, "name")
@@ -156,12 +168,7 @@ def _cycle_ack(ctx: Context, pid: str, group: str, ack: Any,
 
 def handle_cycle(ctx: Context, req: Request) -> Response:
     body = _object(req)
-    qid = body.get("query_id")
-    if not isinstance(qid, str):
-        raise BadRequest("query_id is required")
-    pid = body.get("partition_id")
-    if not isinstance(pid, str):
-        raise BadRequest("partition_id is required")
+    qid, pid = _shard_ids(body)
     failed = ctx.fault("streams")
     if failed is not None:
         return failed
@@ -241,12 +248,7 @@ def _state_error(message: str) -> Dict[str, Any]:
 
 def handle_state_get(ctx: Context, req: Request) -> Response:
     body = _object(req)
-    qid = body.get("query_id")
-    if not isinstance(qid, str):
-        raise BadRequest("query_id is required")
-    pid = body.get("partition_id")
-    if not isinstance(pid, str):
-        raise BadRequest("partition_id is required")
+    qid, pid = _shard_ids(body)
     failed = ctx.fault("streams")
     if failed is not None:
         return failed

@@ -15,7 +15,7 @@ from ._timefmt import fmt_ms
 
 __all__ = [
     "handle_namespaces", "handle_overview", "handle_queue", "handle_queues", "handle_tasks",
-    "queue_totals",
+    "message_counts", "queue_row", "queue_totals",
 ]
 
 
@@ -24,20 +24,27 @@ def queue_totals(ctx: Context, q: Queue) -> Dict[str, int]:
     return sum_stats([partition_stats(ctx.state, p, now) for p in q.partitions.values()])
 
 
+def message_counts(stats: Dict[str, int]) -> Dict[str, int]:
+    """The ``messages`` object of a queue or partition: three of its counters."""
+    return {"pending": stats["pending"], "processing": stats["processing"],
+            "total": stats["total"]}
+
+
+def queue_row(ctx: Context, q: Queue) -> Dict[str, Any]:
+    """One queue of a listing; ``/resources/queues`` and ``/status/queues`` share the shape."""
+    return {
+        "createdAt": fmt_ms(q.created_us), "id": q.id, "name": q.name,
+        "namespace": q.namespace, "partitions": len(q.partitions), "task": q.task,
+        "messages": message_counts(queue_totals(ctx, q)),
+    }
+
+
 def handle_queues(ctx: Context, req: Request) -> Response:
     failed = ctx.fault("resources")
     if failed is not None:
         return failed
-    rows = []
-    for q in sorted(ctx.state.queues.values(), key=lambda q: q.created_us, reverse=True):
-        t = queue_totals(ctx, q)
-        rows.append({
-            "createdAt": fmt_ms(q.created_us), "id": q.id, "name": q.name,
-            "namespace": q.namespace, "partitions": len(q.partitions), "task": q.task,
-            "messages": {"pending": t["pending"], "processing": t["processing"],
-                         "total": t["total"]},
-        })
-    return ctx.reply({"queues": rows})
+    queues = sorted(ctx.state.queues.values(), key=lambda q: q.created_us, reverse=True)
+    return ctx.reply({"queues": [queue_row(ctx, q) for q in queues]})
 
 
 def handle_queue(ctx: Context, req: Request, name: str) -> Response:

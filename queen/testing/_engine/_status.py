@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 from .._wire import Request, Response
 from ._context import Context
 from ._query import get_int, get_param
-from ._resources import queue_totals
+from ._resources import message_counts, queue_row, queue_totals
 from ._stats import message_status, sum_stats
 from ._timefmt import fmt_ms, fmt_s, parse_ts
 
@@ -133,14 +133,7 @@ def handle_status_queues(ctx: Context, req: Request) -> Response:
         return failed
     limit, offset = get_int(req.query, "limit", 100), get_int(req.query, "offset", 0)
     names = _filtered(ctx, req)
-    rows = []
-    for n in names[max(offset, 0):][:max(limit, 0)]:
-        q = ctx.state.queues[n]
-        t = queue_totals(ctx, q)
-        rows.append({"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
-                     "createdAt": fmt_ms(q.created_us), "partitions": len(q.partitions),
-                     "messages": {"total": t["total"], "pending": t["pending"],
-                                  "processing": t["processing"]}})
+    rows = [queue_row(ctx, ctx.state.queues[n]) for n in names[max(offset, 0):][:max(limit, 0)]]
     return ctx.reply({"queues": rows, "pagination": {"limit": limit, "offset": offset}})
 
 
@@ -160,8 +153,7 @@ def handle_status_queue(ctx: Context, req: Request, name: str) -> Response:
         stats.append(s)
         parts.append({
             "id": p.id, "name": p.name, "createdAt": fmt_ms(p.created_us),
-            "messages": {"total": s["total"], "pending": s["pending"],
-                         "processing": s["processing"]},
+            "messages": message_counts(s),
             "stats": s,
             "cursor": {"totalConsumed": sum(c.total_consumed for c in p.consumers.values()),
                        "batchesConsumed": sum(c.batches for c in p.consumers.values())},
@@ -179,8 +171,7 @@ def handle_status_queue(ctx: Context, req: Request, name: str) -> Response:
                              "maxQueueSize": o["maxSize"],
                              "deadLetterQueue": o["deadLetterQueue"]}},
         "partitions": parts,
-        "totals": {"messages": {"total": t["total"], "pending": t["pending"],
-                                "processing": t["processing"]}, **t},
+        "totals": {"messages": message_counts(t), **t},
     })
 
 

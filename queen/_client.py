@@ -13,7 +13,6 @@ from typing import (
     Sequence,
     Set,
     Tuple,
-    Type,
     Union,
 )
 
@@ -27,7 +26,7 @@ from ._builders._ids import (
     message_address,
     status_text,
 )
-from ._builders._queue import QueueBuilder
+from ._builders._queue import PopDecoder, QueueBuilder, pop_decoder
 from ._builders._transaction import TransactionBuilder
 from ._defaults import CLIENT_DEFAULTS
 from ._errors import QueenError
@@ -195,7 +194,7 @@ class Queen:
             logger=self._log,
         )
         self._encoders: Dict[Tuple[str, str], PushEncoder] = {}
-        self._message_classes: Dict[Optional[str], Type[Message]] = {}
+        self._pop_decoders: Dict[Optional[str], PopDecoder] = {}
         self._buffers = BufferManager(self._http, self._log)
         self._consumers: Set[ConsumerRun] = set()
         self._admin: Optional[Admin] = None
@@ -281,12 +280,13 @@ class Queen:
             "QueueBuilder.push", {"droppedTraceId": str(value), "reason": "not a UUID"}
         )
 
-    def _message_class(self, group: Optional[str]) -> Type[Message]:
-        cls = self._message_classes.get(group)
-        if cls is None:
-            cls = message_class(self._trace, group)
-            self._message_classes[group] = cls
-        return cls
+    def _pop_decoder(self, group: Optional[str]) -> PopDecoder:
+        """The pop answer decoder for ``group``, built once: its messages trace as ``group``."""
+        decoder = self._pop_decoders.get(group)
+        if decoder is None:
+            decoder = pop_decoder(message_class(self._trace, group))
+            self._pop_decoders[group] = decoder
+        return decoder
 
     async def _trace(self, message: Message, group: Optional[str], config: Any) -> Dict[str, Any]:
         return await send_trace(self._http, self._log, message, group, config)

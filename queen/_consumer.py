@@ -22,8 +22,6 @@ from ._errors import QueenError, QueenTimeoutError, QueenUnsupportedError
 from ._message import Message
 from ._paths import query_string
 from ._signals import shutdown_registry
-from ._speedups import decode_pop
-from ._transport import RawResponse
 
 if TYPE_CHECKING:
     from ._client import Queen
@@ -74,7 +72,9 @@ class ConsumerRun:
         self._affinity_key = (
             f"{options.queue}:{options.partition or '*'}:{options.group or QUEUE_MODE}"
         )
-        self._message_cls = queen._message_class(options.group)
+        self._decode = queen._pop_decoder(options.group)
+        # The query changes only when an idle deadline caps the long-poll timeout.
+        self._default_query = self._query(options.timeout_millis)
 
     # -- stopping -------------------------------------------------------------------------
 
@@ -207,19 +207,17 @@ class ConsumerRun:
 
     async def _pop(self, timeout_millis: int) -> List[Message]:
         o = self.options
-        message_cls = self._message_cls
-
-        def decode(response: RawResponse) -> Any:
-            if response.status == 204:
-                return None, []
-            return decode_pop(response.body, message_cls)
-
+        query = (
+            self._default_query
+            if timeout_millis == o.timeout_millis
+            else self._query(timeout_millis)
+        )
         top, messages = await self._queen._http.request(
             "GET",
-            self._path + self._query(timeout_millis),
+            self._path + query,
             timeout_millis=timeout_millis + 5000 if o.wait else timeout_millis,
             affinity_key=self._affinity_key,
-            decode=decode,
+            decode=self._decode,
         )
         return check_pop_answer(top, messages)
 

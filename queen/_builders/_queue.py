@@ -7,7 +7,7 @@ coroutines that talk to the broker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from .._defaults import CONSUME_DEFAULTS, DEFAULT_PARTITION, QUEUE_DEFAULTS, QUEUE_MODE
 from .._errors import QueenServerError, QueenUnsupportedError
@@ -269,22 +269,30 @@ class QueueBuilder:
         """
         queen = self._queen
         queen._ensure_open()
-        target = self.pop_request()
-        message_cls = queen._message_class(self._group)
-
-        def decode(response: RawResponse) -> Any:
-            if response.status == 204:
-                return None, []
-            return decode_pop(response.body, message_cls)
-
         top, messages = await queen._http.request(
             "GET",
-            target,
+            self.pop_request(),
             timeout_millis=self._timeout_millis + 5000,
             affinity_key=self._affinity_key(),
-            decode=decode,
+            decode=queen._pop_decoder(self._group),
         )
         return check_pop_answer(top, messages)
+
+
+PopDecoder = Callable[[RawResponse], Tuple[Any, List[Message]]]
+
+
+def pop_decoder(message_cls: Type[Message]) -> PopDecoder:
+    """A decoder of pop answers into ``message_cls`` messages, run inside the HTTP attempt
+    (so a garbled body counts as a failed attempt). A 204 is pop maintenance: no messages,
+    whatever bytes it carries (API Q4)."""
+
+    def decode(response: RawResponse) -> Tuple[Any, List[Message]]:
+        if response.status == 204:
+            return None, []
+        return decode_pop(response.body, message_cls)
+
+    return decode
 
 
 def check_pop_answer(top: Any, messages: List[Message]) -> List[Message]:

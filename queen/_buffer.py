@@ -79,10 +79,6 @@ class _Buffer:
         self.flight_count = 0
         self.flight_bytes = 0
 
-    @property
-    def max_size(self) -> int:
-        return self.limit_size
-
     def set_limits(self) -> None:
         # Read once per options change, not once per admitted item.
         size = self.options.get("max_size")
@@ -191,13 +187,8 @@ class BufferManager:
         buf = self._buffers.get(queue + "/" + partition)
         if buf is None or buf.admitting or self._closing or options != buf.source:
             return False
-        items = buf.items
         count = len(encoded)
-        size = len(encoded[0]) if count == 1 else sum(map(len, encoded))
-        if (
-            len(items) + buf.flight_count + count > buf.limit_size
-            or items.nbytes + buf.flight_bytes + size > buf.limit_bytes
-        ):
+        if not buf.fits(count, len(encoded[0]) if count == 1 else sum(map(len, encoded))):
             return False
         self._enqueue(buf, queue, partition, encoded, asyncio.get_running_loop())
         return True

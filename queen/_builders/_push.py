@@ -114,14 +114,10 @@ class PushBuilder(OnceAwaitable):
         if not self.encoded:
             return []
         if self._buffer_options is not None:
-            encoder = self._encoder
-            buffers = queen._buffers
-            if not buffers.try_add(
-                encoder.queue, encoder.partition, self.encoded, self._buffer_options
-            ):
-                await buffers.add(
-                    encoder.queue, encoder.partition, self.encoded, self._buffer_options
-                )
+            # add() admits at once when the items fit, and waits for room otherwise.
+            await queen._buffers.add(
+                self._encoder.queue, self._encoder.partition, self.encoded, self._buffer_options
+            )
             if self._on_success is not None:
                 await call_maybe_async(self._on_success, self.items())
             return {"buffered": True, "count": len(self.encoded)}

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, AbstractSet, Any, Awaitable, Callable, Dict, L
 
 from ._builders._base import call_maybe_async
 from ._builders._consume import ConsumeOptions
-from ._builders._queue import NAMESPACE_POP_UNSUPPORTED, check_pop_answer, pop_path
-from ._defaults import QUEUE_MODE
-from ._errors import QueenError, QueenTimeoutError, QueenUnsupportedError
+from ._builders._queue import affinity_key, check_pop_answer, pop_path
+from ._errors import QueenError, QueenTimeoutError
 from ._message import Message
 from ._paths import query_string
 from ._signals import shutdown_registry
@@ -64,14 +63,8 @@ class ConsumerRun:
         self._fatal: Optional[BaseException] = None
         self.finished: asyncio.Future = asyncio.get_running_loop().create_future()
         self._group_context: Dict[str, Any] = {"group": options.group} if options.group else {}
-        if options.queue is None:
-            if options.namespace or options.task:
-                raise QueenUnsupportedError(NAMESPACE_POP_UNSUPPORTED)
-            raise ValueError("Must specify queue, namespace, or task for pop operation")
-        self._path = pop_path(options.queue, options.partition)
-        self._affinity_key = (
-            f"{options.queue}:{options.partition or '*'}:{options.group or QUEUE_MODE}"
-        )
+        self._path = pop_path(options.queue, options.partition, options.namespace, options.task)
+        self._affinity_key = affinity_key(options.queue, options.partition, options.group)
         self._decode = queen._pop_decoder(options.group)
         # The query changes only when an idle deadline caps the long-poll timeout.
         self._default_query = self._query(options.timeout_millis)

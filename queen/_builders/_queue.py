@@ -35,11 +35,31 @@ NAMESPACE_POP_UNSUPPORTED = (
 )
 
 
-def pop_path(queue: str, partition: Optional[str]) -> str:
+def pop_path(
+    queue: Optional[str],
+    partition: Optional[str],
+    namespace: Optional[str] = None,
+    task: Optional[str] = None,
+) -> str:
+    """The pop route for ``queue`` (and a partition other than ``Default``).
+
+    Without a queue, a namespace/task pop raises :class:`QueenUnsupportedError` (the 0.15
+    broker has no ``GET /api/v1/pop``, D17) and nothing at all raises ``ValueError``.
+    """
+    if not queue:
+        if namespace or task:
+            raise QueenUnsupportedError(NAMESPACE_POP_UNSUPPORTED)
+        raise ValueError("Must specify queue, namespace, or task for pop operation")
     path = "/api/v1/pop/queue/" + segment(queue, "queue name")
     if partition is not None and partition != DEFAULT_PARTITION:
         path += "/partition/" + segment(partition, "partition name")
     return path
+
+
+def affinity_key(queue: Optional[str], partition: Optional[str], group: Optional[str]) -> str:
+    """The routing key of a pop (contract §5.6): ``pop()`` passes its partition, ``Default``
+    by default, while ``consume()`` passes None for it, which becomes ``*``."""
+    return f"{queue}:{partition or '*'}:{group or QUEUE_MODE}"
 
 
 class QueueBuilder:
@@ -233,16 +253,10 @@ class QueueBuilder:
 
     # -- pop ----------------------------------------------------------------------------
 
-    def _pop_target(self) -> str:
-        if self._queue_name:
-            return pop_path(self._queue_name, self._partition)
-        if self._namespace or self._task:
-            raise QueenUnsupportedError(NAMESPACE_POP_UNSUPPORTED)
-        raise ValueError("Must specify queue, namespace, or task for pop operation")
-
     def pop_request(self) -> str:
         """The path and query ``pop()`` sends (for inspection; no I/O)."""
-        return self._pop_target() + query_string(
+        target = pop_path(self._queue_name, self._partition, self._namespace, self._task)
+        return target + query_string(
             [
                 ("batch", self._batch),
                 ("wait", self._wait),
@@ -257,9 +271,6 @@ class QueueBuilder:
             ]
         )
 
-    def _affinity_key(self) -> str:
-        return f"{self._queue_name}:{self._partition or '*'}:{self._group or QUEUE_MODE}"
-
     async def pop(self) -> List[Message]:
         """Pop once: a list of messages, ``[]`` when the broker had nothing.
 
@@ -273,7 +284,7 @@ class QueueBuilder:
             "GET",
             self.pop_request(),
             timeout_millis=self._timeout_millis + 5000,
-            affinity_key=self._affinity_key(),
+            affinity_key=affinity_key(self._queue_name, self._partition, self._group),
             decode=queen._pop_decoder(self._group),
         )
         return check_pop_answer(top, messages)

@@ -1,0 +1,60 @@
+"""Ctrl-C (SIGINT) stops a blocking sync consume() cleanly, in a real subprocess.
+
+The handler already running finishes and its message is acknowledged; the messages popped
+with it but not handled yet are released at once (not left leased); then the interrupt
+propagates and the process ends as Python does on an uncaught KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from queen import Queen
+
+CHILD = r"""
+import sys, time
+from queen.sync import Queen
+
+url, name = sys.argv[1], sys.argv[2]
+q = Queen(url)
+
+def handle(message):
+    print("handling", message["data"], flush=True)
+    time.sleep(1.0)
+    print("handled", message["data"], flush=True)
+
+try:
+    q.queue(name).group("g").batch(5).each().consume(handle)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+"""
+
+
+async def test_sigint_stops_consume_cleanly(any_broker) -> None:
+    name = any_broker.name("sigint")
+    async with Queen(any_broker.url, handle_signals=False) as queen:
+        await queen.queue(name).create()
+        await queen.queue(name).push([{"data": i} for i in range(5)])
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHILD, any_broker.url, name,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )
+        assert child.stdout is not None
+        first = await asyncio.wait_for(child.stdout.readline(), 30)
+        assert first == b"handling 0\n"
+        child.send_signal(signal.SIGINT)
+        rest, err = await asyncio.wait_for(child.communicate(), 60)
+        assert rest.decode().split("\n") == ["handled 0", "interrupted", ""], err.decode()
+        assert b"KeyboardInterrupt" in err
+        assert child.returncode in (-signal.SIGINT, 130, 1)
+
+        # Message 0 was acknowledged; 1-4 were released, so they are available right away.
+        left = await queen.queue(name).group("g").batch(10).wait(False).pop()
+        assert [m["data"] for m in left] == [1, 2, 3, 4]
+        await queen.ack(left, True, {"group": "g"})

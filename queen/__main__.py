@@ -1,0 +1,5 @@
+"""``python -m queen``: the ``queen`` command-line tool."""
+
+from .cli import main
+
+main()

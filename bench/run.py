@@ -40,7 +40,7 @@ CLIENTS = ["turbo", "reference", "httpx", "aiohttp", "node"]
 LABELS = {"turbo": "queen-turbo", "reference": "queen-mq 0.15 (Python)", "httpx": "bare httpx",
           "aiohttp": "bare aiohttp", "node": "queen-mq (Node.js)"}
 SCENARIOS = ["push1", "push8", "buffered", "pop_ack", "consume", "latency", "responder1",
-             "responder8", "memory"]
+             "responder8", "memory", "sync_push1"]
 TITLES = {
     "push1": "push 100/request, 1 in flight", "push8": "push 100/request, 8 in flight",
     "buffered": "buffered producer (100 msgs / 100 ms)", "pop_ack": "pop 100 + batch ack",
@@ -48,6 +48,7 @@ TITLES = {
     "responder1": "push 100, 1 in flight, minimal responder",
     "responder8": "push 100, 8 in flight, minimal responder",
     "memory": "1,000,000 buffered messages",
+    "sync_push1": "queen.sync: push 100/request, 1 in flight",
 }
 
 
@@ -56,6 +57,7 @@ SHORT = {
     "buffered": "buffered\nproducer", "pop_ack": "pop 100\n+ batch ack",
     "consume": "consume()\nconcurrency 4", "responder1": "push, responder\n1 in flight",
     "responder8": "push, responder\n8 in flight",
+    "sync_push1": "queen.sync push\n1 in flight",
 }
 
 
@@ -128,6 +130,9 @@ def runner_argv(client: str, scenario: str, params: Dict[str, Any], ref: Optiona
     blob = json.dumps(params)
     py = os.path.join(BENCH, "runners", "queen_client.py")
     bare = os.path.join(BENCH, "runners", "bare.py")
+    if scenario.startswith("sync_"):  # queen.sync exists in queen-turbo only
+        sync = os.path.join(BENCH, "runners", "queen_sync.py")
+        return [sys.executable, sync, scenario, blob] if client == "turbo" else None
     if client == "turbo":
         return [sys.executable, py, scenario, blob]
     if client == "reference":
@@ -169,6 +174,7 @@ def plan(quick: bool) -> Dict[str, Dict[str, Any]]:
         "latency": {"rounds": 200 if quick else 500},
         "responder1": {"n": 2 * n}, "responder8": {"n": 2 * n},
         "memory": {"n": 1_000_000, "max_bytes": 512 * 1024 * 1024},
+        "sync_push1": {"n": n},
     }
 
 
@@ -396,6 +402,11 @@ def targets(table: Dict[Tuple[str, str], Any]) -> List[List[str]]:
             rows.append([f"single-message {op} p50 adds ≤ 0.3 ms over bare aiohttp",
                          f"{a - b:+.3f} ms ({a:.3f} vs {b:.3f})",
                          "met" if a - b <= 0.3 else "not met"])
+    sync, async_ = cpu("sync_push1", "turbo"), cpu("push1", "turbo")
+    if sync and async_:
+        rows.append(["queen.sync push 100/request: CPU ≤ 1.5x the async client's",
+                     f"{sync / async_:.2f}x ({sync:.2f} vs {async_:.2f} ms)",
+                     "met" if sync <= 1.5 * async_ else "not met"])
     mem = table.get(("memory", "turbo"), {})
     if "rss_growth_mb" in mem:
         rows.append(["1,000,000 buffered 200-byte messages under the configured bound",

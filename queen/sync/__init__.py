@@ -13,34 +13,11 @@ The same fluent API as :class:`queen.Queen`, with blocking calls::
 It drives the async client on a private event loop thread, so every option, default, result
 and error is the async client's; see :class:`queen.sync.Queen` for the few differences
 (callbacks as keyword arguments, handlers as plain functions run in worker threads).
+Errors are the ``queen`` package's: ``from queen import QueenError``.
 """
 
-from .._errors import (
-    QueenConnectionError,
-    QueenError,
-    QueenHttpError,
-    QueenPayloadError,
-    QueenServerError,
-    QueenTimeoutError,
-    QueenUnsupportedError,
-    QueenValidationError,
-)
 from ._builders import Admin, DLQBuilder, QueueBuilder, TransactionBuilder, TransactionQueueBuilder
 from ._client import Queen
 
-__all__ = [
-    "Admin",
-    "DLQBuilder",
-    "Queen",
-    "QueenConnectionError",
-    "QueenError",
-    "QueenHttpError",
-    "QueenPayloadError",
-    "QueenServerError",
-    "QueenTimeoutError",
-    "QueenUnsupportedError",
-    "QueenValidationError",
-    "QueueBuilder",
-    "TransactionBuilder",
-    "TransactionQueueBuilder",
-]
+__all__ = ["Admin", "DLQBuilder", "Queen", "QueueBuilder", "TransactionBuilder",
+           "TransactionQueueBuilder"]

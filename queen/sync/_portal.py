@@ -9,11 +9,12 @@ never on the private loop, so it may call the synchronous client again.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import concurrent.futures
 import inspect
 import threading
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Set, TypeVar
 
 from .._errors import QueenError, QueenValidationError
 
@@ -45,11 +46,38 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
+class _Call:
+    """One blocking call: the task on the loop and the lock its caller sleeps on."""
+
+    __slots__ = ("released", "task", "waiter")
+
+    def __init__(self) -> None:
+        self.waiter = _thread.allocate_lock()
+        self.waiter.acquire()
+        self.task: Optional[asyncio.Task] = None
+        self.released = False
+
+    def finish(self, _: Any) -> None:
+        """Wake the caller (on the loop thread: at most once, so no lock is needed)."""
+        if not self.released:
+            self.released = True
+            self.waiter.release()
+
+    def result(self) -> Any:
+        if self.task is None or not self.task.done():
+            raise QueenError("Queen client is closed")
+        return self.task.result()
+
+
 class Portal:
     """One event loop in one daemon thread, and the ways to run things on it."""
 
     def __init__(self, name: str = "queen-sync") -> None:
         self.loop = asyncio.new_event_loop()
+        self._stopped = False
+        # Callers blocked in run(), released with "closed" if the loop ends under them.
+        self._pending: Set[_Call] = set()
+        self._pending_lock = threading.Lock()
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name=name, daemon=True
@@ -69,6 +97,11 @@ class Portal:
         try:
             self.loop.run_forever()
         finally:
+            self._stopped = True
+            with self._pending_lock:
+                stranded = list(self._pending)
+            for call in stranded:
+                call.finish(None)
             self.loop.close()
 
     @property
@@ -80,29 +113,57 @@ class Portal:
 
     def submit(self, awaitable: Awaitable[T]) -> concurrent.futures.Future:
         """Schedule ``awaitable`` on the loop; the caller waits on the returned future."""
-        if self.on_loop_thread():
-            if inspect.iscoroutine(awaitable):
-                awaitable.close()  # never awaited: no "was never awaited" warning
-            raise QueenError(ON_LOOP_THREAD)
-        if not self.running:
-            if inspect.iscoroutine(awaitable):
-                awaitable.close()
-            raise QueenError("Queen client is closed")
+        self._check_caller(awaitable)
         return asyncio.run_coroutine_threadsafe(_await(awaitable), self.loop)
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """Run ``awaitable`` on the loop and return its result (or raise its error).
 
-        An interrupt (Ctrl-C) while waiting cancels the operation on the loop, then
-        propagates.
+        The hot path of every blocking call, so it skips ``run_coroutine_threadsafe`` and its
+        two futures: one callback starts the task, one bare lock carries the completion
+        back. An interrupt (Ctrl-C) while waiting cancels the operation, then propagates.
         """
-        future = self.submit(awaitable)
+        self._check_caller(awaitable)
+        loop = self.loop
+        call = _Call()
+
+        def start() -> None:
+            call.task = loop.create_task(_await(awaitable))
+            call.task.add_done_callback(call.finish)
+
+        def cancel() -> None:  # queued after start(), so the task exists by then
+            if call.task is not None:
+                call.task.cancel()
+
+        with self._pending_lock:
+            self._pending.add(call)
         try:
-            return future.result()
-        except BaseException:
-            if not future.done():
-                future.cancel()
-            raise
+            try:
+                loop.call_soon_threadsafe(start)
+            except RuntimeError:  # the loop closed since _check_caller()
+                if inspect.iscoroutine(awaitable):
+                    awaitable.close()
+                raise QueenError("Queen client is closed") from None
+            try:
+                call.waiter.acquire()
+            except BaseException:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(cancel)
+                raise
+        finally:
+            with self._pending_lock:
+                self._pending.discard(call)
+        return call.result()
+
+    def _check_caller(self, awaitable: Awaitable[Any]) -> None:
+        if self.on_loop_thread():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never awaited: no "was never awaited" warning
+            raise QueenError(ON_LOOP_THREAD)
+        if self._stopped:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise QueenError("Queen client is closed")
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run the plain function ``fn(*args)`` on the loop thread (client state lives there)."""
@@ -155,6 +216,7 @@ class Portal:
     def stop(self) -> None:
         """Stop the loop and its thread (after the client has closed on it)."""
         self.callbacks.shutdown(wait=False)
+        self._stopped = True
         if not self.running:
             return
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -260,3 +261,47 @@ def test_stdin_streams_through_a_bounded_buffer() -> None:
     assert _push.push_stream(send, batches(), stats, lambda n: None) is None
     assert stats.sent == 200
     assert max(ahead) <= _push.QUEUE_DEPTH + 2
+
+
+async def test_token_from_the_environment_is_sent_as_bearer() -> None:
+    seen: List[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head)
+        body = b'{"queues": []}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        code, out, err = await queen_cli(
+            f"http://127.0.0.1:{port}", "queues", "--json", env={"QUEEN_TOKEN": "s3cret"}
+        )
+    finally:
+        server.close()
+    assert code == 0, err
+    assert orjson.loads(out) == []
+    assert b"authorization: bearer s3cret" in seen[0].lower()
+
+
+async def test_ctrl_c_stops_tail_after_acking_what_it_printed(any_broker) -> None:
+    name = any_broker.name("clisigint")
+    async with Queen(any_broker.url, handle_signals=False) as queen:
+        await queen.queue(name).push([{"data": i} for i in range(3)])
+    assert QUEEN is not None
+    proc = await asyncio.create_subprocess_exec(
+        QUEEN, "--url", any_broker.url, "tail", name, "--group", "g", "--batch", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    lines = [await asyncio.wait_for(proc.stdout.readline(), 30) for _ in range(3)]
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 130, err.decode()
+    assert [orjson.loads(line)["data"] for line in lines] == [0, 1, 2]
+    assert out == b"" and err.strip() == b""  # click ends the ^C line
+    assert await drain(any_broker.url, name, "g") == []  # all three were acknowledged

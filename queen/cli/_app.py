@@ -113,6 +113,7 @@ def push(session: Session, queue: str, data: List[str], partition: Optional[str]
     def send(items: List[Dict[str, Any]]) -> Any:
         return builder.push(items)
 
+    interrupted = False
     if data:
         items = []
         for i, value in enumerate(data, 1):
@@ -125,13 +126,20 @@ def push(session: Session, queue: str, data: List[str], partition: Optional[str]
         source = sys.stdin.buffer
         if progress is None:
             progress = sys.stderr.isatty()
-        error = _stream_with_progress(send, source, batch, key_field_used, stats, progress)
+        try:
+            error = _stream_with_progress(send, source, batch, key_field_used, stats, progress)
+        except KeyboardInterrupt:
+            error, interrupted = None, True
     if as_json:
-        _output.emit_json({**stats.summary(), "errors": stats.errors})
+        _output.emit_json({**stats.summary(), "errors": stats.errors,
+                           "interrupted": interrupted})
     else:
         click.echo(stats.line())
         for text in stats.errors:
             click.echo(f"queen: {text}", err=True)
+    if interrupted:
+        click.echo("queen: interrupted: the rest of the input was not read", err=True)
+        sys.exit(130)
     if error is not None:
         _fail(_push.error_text(error))
     if stats.failed:

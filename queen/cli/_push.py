@@ -118,7 +118,8 @@ def push_stream(
     """Push every batch in order through ``send``; returns the error that stopped it, if any.
 
     A failed entry is counted and pushing goes on; an error without per-item results (the
-    broker is gone, bad input) stops the stream: nothing after it is read.
+    broker is gone, bad input) stops the stream: nothing after it is read. An interrupt
+    (Ctrl-C) stops the reading too; the batches already read are pushed before it is raised.
     """
     pending: _queue.Queue = _queue.Queue(maxsize=QUEUE_DEPTH)
     fatal: List[BaseException] = []
@@ -148,15 +149,20 @@ def push_stream(
 
     thread = threading.Thread(target=pusher, name="queen-cli-push", daemon=True)
     thread.start()
+    interrupted = False
     try:
         for batch in batches:
             if fatal:
                 break
             pending.put(batch)
+    except KeyboardInterrupt:
+        interrupted = True  # stop reading; what was read is still sent and counted
     finally:
         pending.put(done)
         thread.join()
         stats.elapsed = time.perf_counter() - stats.started
+    if interrupted:
+        raise KeyboardInterrupt
     return fatal[0] if fatal else None
 
 

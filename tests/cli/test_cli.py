@@ -305,3 +305,25 @@ async def test_ctrl_c_stops_tail_after_acking_what_it_printed(any_broker) -> Non
     assert [orjson.loads(line)["data"] for line in lines] == [0, 1, 2]
     assert out == b"" and err.strip() == b""  # click ends the ^C line
     assert await drain(any_broker.url, name, "g") == []  # all three were acknowledged
+
+
+async def test_ctrl_c_during_a_stdin_push_reports_what_was_sent(any_broker) -> None:
+    name = any_broker.name("clipushint")
+    assert QUEEN is not None
+    proc = await asyncio.create_subprocess_exec(
+        QUEEN, "--url", any_broker.url, "push", name, "--batch", "100", "--json",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"".join(b'{"n": %d}\n' % i for i in range(1000)))
+    await proc.stdin.drain()  # stdin stays open: the push waits for more lines
+    await asyncio.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 130, err.decode()
+    summary = orjson.loads(out)
+    assert summary["interrupted"] is True and summary["failed"] == 0
+    messages = await drain(any_broker.url, name)
+    assert summary["sent"] == len(messages)
+    assert [m["data"]["n"] for m in messages] == list(range(len(messages)))

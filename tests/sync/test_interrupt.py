@@ -1,8 +1,9 @@
-"""Ctrl-C (SIGINT) stops a blocking sync consume() cleanly, in a real subprocess.
+"""Ctrl-C (SIGINT) or SIGTERM stops a blocking sync consume() cleanly, in a subprocess.
 
 The handler already running finishes and its message is acknowledged; the messages popped
 with it but not handled yet are released at once (not left leased); then the interrupt
-propagates and the process ends as Python does on an uncaught KeyboardInterrupt.
+propagates: the process ends as Python does on an uncaught KeyboardInterrupt, or with
+SystemExit(0) for SIGTERM.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import asyncio
 import os
 import signal
 import sys
+
+import pytest
 
 from queen import Queen
 
@@ -31,10 +34,22 @@ try:
 except KeyboardInterrupt:
     print("interrupted", flush=True)
     raise
+except SystemExit:  # SIGTERM, with handle_signals (the default)
+    print("terminated", flush=True)
+    raise
 """
 
 
-async def test_sigint_stops_consume_cleanly(any_broker) -> None:
+@pytest.mark.parametrize(
+    ("signum", "said", "codes"),
+    [
+        (signal.SIGINT, "interrupted", (-signal.SIGINT, 130, 1)),
+        (signal.SIGTERM, "terminated", (0,)),
+    ],
+    ids=["SIGINT", "SIGTERM"],
+)
+async def test_signal_stops_consume_cleanly(any_broker, signum: int, said: str,
+                                            codes: tuple) -> None:
     name = any_broker.name("sigint")
     async with Queen(any_broker.url, handle_signals=False) as queen:
         await queen.queue(name).create()
@@ -48,11 +63,10 @@ async def test_sigint_stops_consume_cleanly(any_broker) -> None:
         assert child.stdout is not None
         first = await asyncio.wait_for(child.stdout.readline(), 30)
         assert first == b"handling 0\n"
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signum)
         rest, err = await asyncio.wait_for(child.communicate(), 60)
-        assert rest.decode().split("\n") == ["handled 0", "interrupted", ""], err.decode()
-        assert b"KeyboardInterrupt" in err
-        assert child.returncode in (-signal.SIGINT, 130, 1)
+        assert rest.decode().split("\n") == ["handled 0", said, ""], err.decode()
+        assert child.returncode in codes
 
         # Message 0 was acknowledged; 1-4 were released, so they are available right away.
         left = await queen.queue(name).group("g").batch(10).wait(False).pop()

@@ -76,7 +76,6 @@ class QueueBuilder(Mirror):
         rt = self._rt
         stop = StopSignal(signal)
         holder: Dict[str, concurrent.futures.Executor] = {}
-
         executor = _LazyExecutor(holder)
         builder = self._async.consume(
             rt.callback(handler, "consume() handler", executor),
@@ -86,9 +85,7 @@ class QueueBuilder(Mirror):
             max_workers=builder.options.concurrency, thread_name_prefix="queen-sync-handler"
         )
         try:
-            for name, fn in (("on_success", on_success), ("on_error", on_error)):
-                if fn is not None:
-                    getattr(builder, name)(rt.callback(fn, f"{name} callback", executor))
+            rt.apply_callbacks(builder, {"on_error": on_error, "on_success": on_success}, executor)
             future = rt.portal.submit(builder)
             try:
                 future.result()

@@ -111,12 +111,18 @@ class Runtime:
         """A user callback as the async client wants it: run in a worker thread."""
         return self.portal.in_thread(plain_callable(fn, what), self.adapt, executor)
 
-    def run_builder(self, builder: OnceAwaitable, callbacks: Dict[str, Any]) -> Any:
-        """Apply callback keywords to an awaitable builder and run it to its result."""
+    def apply_callbacks(
+        self, builder: OnceAwaitable, callbacks: Dict[str, Any], executor: Any = None
+    ) -> OnceAwaitable:
+        """Hand callback keywords (``on_success=fn``, ...) to an awaitable builder's setters."""
         for name, fn in callbacks.items():
             if fn is not None:
-                getattr(builder, name)(self.callback(fn, f"{name} callback"))
-        return self.adapt(self.portal.run(builder))
+                getattr(builder, name)(self.callback(fn, f"{name} callback", executor))
+        return builder
+
+    def run_builder(self, builder: OnceAwaitable, callbacks: Dict[str, Any]) -> Any:
+        """Apply callback keywords to an awaitable builder and run it to its result."""
+        return self.adapt(self.portal.run(self.apply_callbacks(builder, callbacks)))
 
     def result(self, value: Any, owner: Mirror, callbacks: Dict[str, Any]) -> Any:
         if isinstance(value, OnceAwaitable):

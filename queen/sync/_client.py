@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib
 import inspect
 import signal
 import sys
@@ -125,14 +126,20 @@ class Queen(Mirror):
 Queen.__init__.__signature__ = inspect.signature(AsyncQueen.__init__)  # type: ignore[attr-defined]
 
 # Every client still open when the interpreter exits is closed, so buffered messages are
-# sent (the loop threads are daemons and would otherwise just stop).
+# sent (the loop threads are daemons and would otherwise just stop). threading's exit hooks
+# run before concurrent.futures refuses new work at shutdown, which resolving a host name
+# for a new connection still needs; plain atexit hooks run after that.
 _open_clients: set[Queen] = set()
 
 
-@atexit.register
 def _close_open_clients() -> None:
     for client in list(_open_clients):
         client.close()
+
+
+# Hooks run last-registered first: concurrent.futures' own must be in place before ours.
+importlib.import_module("concurrent.futures.thread")
+getattr(threading, "_register_atexit", atexit.register)(_close_open_clients)
 
 
 class _TerminateHandler:

@@ -72,3 +72,31 @@ async def test_signal_stops_consume_cleanly(any_broker, signum: int, said: str,
         left = await queen.queue(name).group("g").batch(10).wait(False).pop()
         assert [m["data"] for m in left] == [1, 2, 3, 4]
         await queen.ack(left, True, {"group": "g"})
+
+
+AT_EXIT = r"""
+import sys
+from queen.sync import Queen
+
+q = Queen(sys.argv[1])  # never closed by the program
+q.queue(sys.argv[2]).buffer({"message_count": 100, "time_millis": 60000}).push(
+    [{"data": "sent at exit"}]
+)
+"""
+
+
+async def test_clients_left_open_are_closed_at_exit(any_broker) -> None:
+    """Their buffers are flushed, also when the broker's host name must still be resolved
+    for a new connection (the URL names localhost, not an address)."""
+    name = any_broker.name("atexit")
+    url = any_broker.url.replace("127.0.0.1", "localhost")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", AT_EXIT, url, name,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0, err.decode()
+    async with Queen(any_broker.url, handle_signals=False) as queen:
+        messages = await queen.queue(name).batch(5).wait(False).pop()
+        assert [m["data"] for m in messages] == ["sent at exit"]
+        await queen.ack(messages)

@@ -9,8 +9,9 @@ same fluent async API, its known bugs fixed::
         await queen.queue("orders").partition("eu").push([{"data": {"id": 1}}])
         await queen.queue("orders").group("billing").batch(100).consume(handler)
 
-The API is asyncio-only. Installing both ``queen-turbo`` and ``queen-mq`` into one
-environment is unsupported: both provide the top-level package ``queen``.
+The API is asyncio; :mod:`queen.sync` offers the same API with blocking calls. Installing
+both ``queen-turbo`` and ``queen-mq`` into one environment is unsupported: both provide the
+top-level package ``queen``.
 """
 
 from ._defaults import (

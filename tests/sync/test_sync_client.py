@@ -319,3 +319,25 @@ def test_construction_errors_leave_no_thread_behind() -> None:
     with pytest.raises(ValueError):
         Queen("ftp://nowhere")
     assert threading.active_count() == before
+
+
+async def test_a_threading_event_stops_consume(any_broker) -> None:
+    name = any_broker.name("signal")
+
+    def scenario() -> None:
+        with Queen(any_broker.url, handle_signals=False) as q:
+            q.queue(name).push([{"data": i} for i in range(5)])
+            stop = threading.Event()
+            seen: List[Any] = []
+
+            def handle(message: dict) -> None:
+                seen.append(message["data"])
+                if len(seen) == 2:
+                    stop.set()
+
+            q.queue(name).group("g").consume(handle, signal=stop)  # wait(True): parks
+            assert seen == [0, 1]
+            left = q.queue(name).group("g").batch(10).wait(False).pop()
+            assert [m["data"] for m in left] == [2, 3, 4]
+
+    await in_thread(scenario)

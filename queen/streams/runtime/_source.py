@@ -9,12 +9,13 @@ fluent methods, as the reference runners do with whatever they are given.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..._builders._queue import QueueBuilder
+from ..._defaults import DEFAULT_PARTITION
 from .._calls import is_awaitable
 
-__all__ = ["SourcePop", "client_settings"]
+__all__ = ["SourcePop", "client_settings", "source_partitions"]
 
 
 def client_settings(source: Any) -> Dict[str, Any]:
@@ -25,6 +26,21 @@ def client_settings(source: Any) -> Dict[str, Any]:
         return {"bearer_token": None, "headers": {}}
     headers = dict(config.get("headers") or {})
     return {"bearer_token": config.get("bearer_token"), "headers": headers}
+
+
+async def source_partitions(source: Any) -> List[Tuple[str, str]]:
+    """``(partition id, name)`` of the source queue's partitions (the builder's partition
+    only, when it names one), read through the source client; ``[]`` for other sources."""
+    if not isinstance(source, QueueBuilder) or not source._queue_name:
+        return []
+    detail = await source._queen.admin.get_queue(source._queue_name)
+    partitions = detail.get("partitions") if isinstance(detail, dict) else None
+    wanted = source._partition
+    return [
+        (p["id"], p["name"]) for p in partitions or ()
+        if isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("name"), str)
+        and wanted in (DEFAULT_PARTITION, p["name"])
+    ]
 
 
 class SourcePop:

@@ -33,7 +33,7 @@ from ..operators.sink_op import queue_name_of
 from ..util.logger import make_logger
 from ._emit import finish_emits
 from ._gating import gate_cycle
-from ._source import SourcePop, client_settings
+from ._source import SourcePop, client_settings, source_partitions
 from ._windowing import Work, flush_partition, session_cycle, window_cycle
 from .cycle import commit_cycle
 from .register import register_query
@@ -154,11 +154,25 @@ class Runner:
                 "rows.")
         window = stages.window
         if window is not None and window.idle_flush_ms > 0:
+            await self._adopt_partitions()
             self._flush_task = asyncio.ensure_future(self._flush_loop(window.idle_flush_ms))
             self.logger.info("idle-flush timer armed", {"intervalMs": window.idle_flush_ms,
                                                         "operator": window.operator_tag})
         self._loop_task = asyncio.ensure_future(self._loop())
         return self
+
+    async def _adopt_partitions(self) -> None:
+        # A restarted runner must also flush the windows its predecessor left open in
+        # partitions that receive nothing more, so the idle flush starts with every partition
+        # of the source instead of only those this runner has cycled.
+        try:
+            found = await source_partitions(self.stream.source)
+        except Exception as err:
+            self._report(err, "flush")
+            return
+        now = time.time() * 1000
+        for pid, name in found:
+            self._recent.setdefault(pid, (name, now))
 
     async def stop(self) -> None:
         """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close."""

@@ -15,7 +15,16 @@ from typing import Any, Callable
 
 __all__ = ["CtxCall", "is_awaitable", "resolve", "takes_ctx", "two_arg"]
 
-is_awaitable = inspect.isawaitable
+# Results of user functions are mostly plain data: those types are answered at once, without
+# inspect.isawaitable's ABC check (the hot path calls this once per record per function).
+_PLAIN = frozenset({int, float, str, bool, type(None), dict, list, tuple})
+
+
+def is_awaitable(value: Any) -> bool:
+    """True when ``value`` must be awaited."""
+    return type(value) not in _PLAIN and inspect.isawaitable(value)
+
+
 CtxCall = Callable[[Any, Any], Any]
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -20,6 +20,9 @@ _MS = _dt.timedelta(milliseconds=1)
 _DAY = 86_400_000
 _day_cache: Dict[str, Optional[int]] = {}
 _iso_cache: Dict[int, str] = {}
+# The broker stamps every message of one push with the same createdAt, so a batch repeats a
+# handful of strings: they are parsed once.
+_parsed: Dict[str, Optional[int]] = {}
 _CACHE_MAX = 4096
 
 
@@ -65,8 +68,18 @@ def _from_datetime(when: _dt.datetime) -> int:
 
 def parse_iso_ms(text: Any) -> Optional[int]:
     """Epoch ms of an ISO-8601 string (``Z`` or an offset; naive = UTC), None if unparsable."""
-    if not isinstance(text, str):
-        return None
+    if type(text) is not str:
+        return _parse(text) if isinstance(text, str) else None
+    ms = _parsed.get(text, _parsed)
+    if ms is _parsed:
+        ms = _parse(text)
+        if len(_parsed) >= _CACHE_MAX:
+            _parsed.clear()
+        _parsed[text] = ms
+    return ms  # type: ignore[return-value]
+
+
+def _parse(text: str) -> Optional[int]:
     fast = _fast(text)
     if fast is not None:
         return fast

@@ -37,6 +37,7 @@ EVERY_MS = {
 }
 ErrorSink = Callable[[BaseException], None]
 to_iso = iso_from_ms
+_UNPARSED = object()
 
 
 def _is_number(value: Any) -> bool:
@@ -130,8 +131,18 @@ class WindowOperator:
 
     # -- timestamps and windows ----------------------------------------------------------
 
+    #: The window length of an operator that puts each timestamp in exactly one window
+    #: (:meth:`start_of` gives its start), 0 otherwise.
+    single_window_ms = 0
+
+    def start_of(self, ts: int) -> int:
+        raise NotImplementedError
+
     def windows(self, ts: int) -> Iterable[Tuple[int, int]]:
         """The ``(windowStart, windowEnd)`` pairs that contain ``ts``."""
+        if self.single_window_ms:
+            start = self.start_of(ts)
+            return ((start, start + self.single_window_ms),)
         raise NotImplementedError
 
     def _no_timestamp(self) -> RuntimeError:
@@ -156,6 +167,12 @@ class WindowOperator:
 
     def _annotated(self, env: Dict[str, Any], ts: int) -> List[Dict[str, Any]]:
         tag, grace = self.operator_tag, self.grace_period_ms
+        size = self.single_window_ms
+        if size:  # tumbling and cron: exactly one window, the common case
+            start = self.start_of(ts)
+            return [{**env, "eventTimeMs": ts, "windowStart": start, "windowEnd": start + size,
+                     "windowKey": iso_from_ms(start), "operatorTag": tag,
+                     "gracePeriodMs": grace}]
         return [
             {**env, "eventTimeMs": ts, "windowStart": start, "windowEnd": end,
              "windowKey": iso_from_ms(start), "operatorTag": tag, "gracePeriodMs": grace}
@@ -173,9 +190,12 @@ class WindowOperator:
         fn = self.event_time_fn
         for env in envelopes:
             if fn is None:
-                # Processing time, inline: the hot path of a windowed job.
-                msg = env["msg"]
-                ts = parse_iso_ms(msg.get("createdAt")) if isinstance(msg, dict) else None
+                # Processing time, inline: the hot path of a windowed job. The runner parsed
+                # createdAt already ("createdMs"); a message without one has no timestamp.
+                ts = env.get("createdMs", _UNPARSED)
+                if ts is _UNPARSED:
+                    msg = env["msg"]
+                    ts = parse_iso_ms(msg.get("createdAt")) if isinstance(msg, dict) else None
                 if ts is None:
                     on_error(self._no_timestamp())
                     continue

@@ -19,27 +19,48 @@ RESERVED_AGGREGATE_FIELDS = ["count", "sum", "min", "max", "avg"]
 _HELPERS = ("__avg_sum", "__avg_count")
 
 
-def _apply(acc: Dict[str, Any], name: str, v: Any) -> None:
-    number = isinstance(v, (int, float)) and not isinstance(v, bool)
-    if name == "count":
-        acc["count"] = acc.get("count", 0) + (v if number else 1)
-    elif name == "min":
-        if number:
-            cur = acc.get("min")
-            acc["min"] = v if cur is None or v < cur else cur
-    elif name == "max":
-        if number:
-            cur = acc.get("max")
-            acc["max"] = v if cur is None or v > cur else cur
-    elif name == "avg":
-        if number:
-            total = acc.get("__avg_sum", 0) + v
-            count = acc.get("__avg_count", 0) + 1
-            acc["__avg_sum"], acc["__avg_count"], acc["avg"] = total, count, total / count
-    elif number:
+def _is_number(v: Any) -> bool:
+    t = type(v)
+    return t is int or t is float or (isinstance(v, (int, float)) and t is not bool)
+
+
+def _count(acc: Dict[str, Any], name: str, v: Any) -> None:
+    acc[name] = acc.get(name, 0) + (v if _is_number(v) else 1)
+
+
+def _add(acc: Dict[str, Any], name: str, v: Any) -> None:
+    if _is_number(v):
         acc[name] = acc.get(name, 0) + v
-    else:
-        acc.setdefault(name, 0)
+    elif name not in acc:
+        acc[name] = 0
+
+
+def _min(acc: Dict[str, Any], name: str, v: Any) -> None:
+    if _is_number(v):
+        cur = acc.get(name)
+        if cur is None or v < cur:
+            acc[name] = v
+
+
+def _max(acc: Dict[str, Any], name: str, v: Any) -> None:
+    if _is_number(v):
+        cur = acc.get(name)
+        if cur is None or v > cur:
+            acc[name] = v
+
+
+def _avg(acc: Dict[str, Any], name: str, v: Any) -> None:
+    if _is_number(v):
+        total = acc.get("__avg_sum", 0) + v
+        count = acc.get("__avg_count", 0) + 1
+        acc["__avg_sum"], acc["__avg_count"], acc["avg"] = total, count, total / count
+
+
+# How each reserved name folds a value; any other name adds numbers, like "sum".
+_FOLDS: Dict[str, Callable[[Dict[str, Any], str, Any], None]] = {
+    "count": _count, "sum": _add, "min": _min, "max": _max, "avg": _avg,
+}
+Field = Tuple[str, Callable[[Any], Any], Callable[[Dict[str, Any], str, Any], None]]
 
 
 class AggregateOperator(ReduceOperator):
@@ -48,15 +69,15 @@ class AggregateOperator(ReduceOperator):
     def __init__(self, extractors: Dict[str, Callable[[Any], Any]]) -> None:
         if not isinstance(extractors, dict):
             raise TypeError("aggregate requires a dict of named extractors")
-        fields: List[Tuple[str, Callable[[Any], Any]]] = []
+        fields: List[Field] = []
         for name, fn in extractors.items():
             if not callable(fn):
                 raise TypeError(f"aggregate.{name} must be callable")
-            fields.append((name, fn))
+            fields.append((name, fn, _FOLDS.get(name, _add)))
         if not fields:
             raise ValueError("aggregate requires at least one extractor")
         initial: Dict[str, Any] = {}
-        for name, _ in fields:
+        for name, _, _ in fields:
             if name in ("min", "max"):
                 initial[name] = None
             elif name == "avg":
@@ -65,7 +86,7 @@ class AggregateOperator(ReduceOperator):
                 initial[name] = 0
         self._fields = fields
         super().__init__(self._fold, initial)
-        self.fields = [name for name, _ in fields]
+        self.fields = [name for name, _, _ in fields]
         self.config = {"fields": list(self.fields)}
 
     def initial_acc(self) -> Any:
@@ -74,23 +95,23 @@ class AggregateOperator(ReduceOperator):
     def _fold(self, acc: Any, value: Any) -> Any:
         # The accumulator belongs to the runtime (a fresh copy or a decoded state row), so it
         # is updated in place; an async extractor switches to the awaiting path.
-        out = acc if isinstance(acc, dict) else {}
-        for i, (name, fn) in enumerate(self._fields):
+        out = acc if type(acc) is dict else (acc if isinstance(acc, dict) else {})
+        for i, (name, fn, fold) in enumerate(self._fields):
             v = fn(value)
             if is_awaitable(v):
                 return self._fold_async(out, value, i, v)
-            _apply(out, name, v)
+            fold(out, name, v)
         return out
 
     async def _fold_async(self, acc: Dict[str, Any], value: Any, i: int, pending: Any
                           ) -> Dict[str, Any]:
-        name = self._fields[i][0]
-        _apply(acc, name, await pending)
-        for name, fn in self._fields[i + 1:]:
+        name, _, fold = self._fields[i]
+        fold(acc, name, await pending)
+        for name, fn, fold in self._fields[i + 1:]:
             v = fn(value)
             if is_awaitable(v):
                 v = await v
-            _apply(acc, name, v)
+            fold(acc, name, v)
         return acc
 
     def emit_value(self, acc: Any) -> Any:

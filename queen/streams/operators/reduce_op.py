@@ -121,7 +121,7 @@ class ReduceOperator:
         for env in envelopes:
             wkey = env["windowKey"]
             key = env["key"]
-            sk = f"{env.get('operatorTag') or operator_tag}{SEP}{wkey}{SEP}{key}"
+            sk = f"{operator_tag or env.get('operatorTag') or ''}{SEP}{wkey}{SEP}{key}"
             w = windows.get(sk)
             if w is None:
                 w = _Window(key, env["windowStart"], env["windowEnd"], wkey, self.initial_acc(),

@@ -7,7 +7,7 @@ flooring.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from ._window_common import WindowOperator, every_to_ms
 
@@ -32,15 +32,14 @@ class WindowCronOperator(WindowOperator):
     ) -> None:
         if not isinstance(every, str):
             raise ValueError("window_cron requires every='second'|'minute'|'hour'|'day'|'week'")
-        self.window_ms = every_to_ms(every)
+        self.window_ms = self.single_window_ms = every_to_ms(every)
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           30000)
         self.every = every
         self.operator_tag = f"cron:{every}"
         self.config = self._config({"every": every})
 
-    def windows(self, ts: int) -> Iterable[Tuple[int, int]]:
+    def start_of(self, ts: int) -> int:
         size = self.window_ms
         shift = WEEK_EPOCH_OFFSET_MS if self.every == "week" else 0
-        start = (ts - shift) // size * size + shift
-        return ((start, start + size),)
+        return (ts - shift) // size * size + shift

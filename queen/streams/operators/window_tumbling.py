@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from ._window_common import MS_PER_SEC, WindowOperator, positive_number
 
@@ -28,11 +28,9 @@ class WindowTumblingOperator(WindowOperator):
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           5000)
         self.seconds = seconds
-        self.window_ms = max(1, round(seconds * MS_PER_SEC))
+        self.window_ms = self.single_window_ms = max(1, round(seconds * MS_PER_SEC))
         self.operator_tag = f"tumb:{self.tag_number(seconds)}"
         self.config = self._config({"seconds": seconds})
 
-    def windows(self, ts: int) -> Iterable[Tuple[int, int]]:
-        size = self.window_ms
-        start = ts // size * size
-        return ((start, start + size),)
+    def start_of(self, ts: int) -> int:
+        return ts // self.window_ms * self.window_ms

@@ -43,6 +43,15 @@ async def source_partitions(source: Any) -> List[Tuple[str, str]]:
     ]
 
 
+_FIELDS = ("id", "data", "createdAt", "transactionId", "leaseId", "partition", "partitionId",
+           "consumerGroup", "retryCount", "producerSub", "traceId")
+
+
+def _as_dict(message: Any) -> Dict[str, Any]:
+    """A message object of another client's builder as the dict the runtime reads."""
+    return {f: getattr(message, f) for f in _FIELDS if getattr(message, f, None) is not None}
+
+
 class SourcePop:
     """One configured pop of the source, reused for every pop of the runner."""
 
@@ -69,8 +78,8 @@ class SourcePop:
                 builder = builder if result is None else result
         self._builder = builder
 
-    async def pop(self) -> List[Any]:
+    async def pop(self) -> List[Dict[str, Any]]:
         result = self._builder.pop()
         if is_awaitable(result):
             result = await result
-        return list(result) if result else []
+        return [m if isinstance(m, dict) else _as_dict(m) for m in result or ()]

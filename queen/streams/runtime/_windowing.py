@@ -82,9 +82,10 @@ def _with_watermark(ops: List[Dict[str, Any]], watermark: Optional[int]) -> None
 
 
 async def window_cycle(http: Any, query_id: str, stages: Stages, envelopes: List[Dict[str, Any]],
-                       messages: List[Dict[str, Any]], partition_id: str,
+                       newest_created: float, partition_id: str,
                        known_watermark: Optional[int], report: Report) -> Work:
-    """One cycle of a tumbling, sliding or cron window."""
+    """One cycle of a tumbling, sliding or cron window; ``newest_created`` is the newest
+    ``createdAt`` (epoch ms) of the batch's messages."""
     window, reducer = stages.window, stages.reducer
     assert window is not None
     loaded = await get_state(http, query_id, partition_id, []) if reducer else {}
@@ -101,7 +102,7 @@ async def window_cycle(http: Any, query_id: str, stages: Stages, envelopes: List
         clock: float = -math.inf if new_wm is None else new_wm
     else:
         new_wm = None
-        clock = max((parse_iso_ms(m.get("createdAt")) or 0 for m in messages), default=-math.inf)
+        clock = newest_created
     result = await reducer.run(annotated, loaded, clock, window.operator_tag,
                                window.grace_period_ms)
     ops = result["stateOps"]

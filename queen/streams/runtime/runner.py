@@ -65,8 +65,8 @@ class _Group:
         self.messages: List[Dict[str, Any]] = []
 
 
-def _message_order(m: Dict[str, Any]) -> Any:
-    return (parse_iso_ms(m.get("createdAt")) or 0, m.get("id") or "")
+def _order(stamped: Any) -> Any:
+    return stamped[0] or 0, stamped[1]
 
 
 class Runner:
@@ -257,7 +257,7 @@ class Runner:
     def _groups(self, messages: List[Any]) -> List[_Group]:
         groups: Dict[str, _Group] = {}
         for m in messages:
-            pid = m.get("partitionId") or "unknown"
+            pid = dict.get(m, "partitionId") or "unknown"
             g = groups.get(pid)
             if g is None:
                 g = groups[pid] = _Group(pid, m, self.consumer_group)
@@ -303,9 +303,14 @@ class Runner:
         """Process and commit one partition's batch; False when nothing was committed."""
         stages = self.stream.stages
         pid, pname = group.partition_id, group.partition_name
-        ordered = sorted(group.messages, key=_message_order)
-        envelopes = [{"msg": m, "key": m.get("partitionId") or pid, "value": m.get("data")}
-                     for m in ordered]
+        get = dict.get
+        # In (createdAt, id) order; createdAt is parsed once per message and travels with the
+        # envelope as "createdMs" for processing-time windows.
+        stamped = sorted(((parse_iso_ms(get(m, "createdAt")), get(m, "id") or "", m)
+                          for m in group.messages), key=_order)
+        ordered = [t[2] for t in stamped]
+        envelopes = [{"msg": m, "key": get(m, "partitionId") or pid, "value": get(m, "data"),
+                      "createdMs": ts} for ts, _, m in stamped]
         for op in stages.pre:
             envelopes = await op.run_pre(envelopes)
         if stages.key_by is not None:
@@ -334,7 +339,8 @@ class Runner:
             if stages.window.window_kind == "session":
                 work = await session_cycle(self.http, qid, stages, envelopes, pid, known, report)
             else:
-                work = await window_cycle(self.http, qid, stages, envelopes, ordered, pid, known,
+                newest = stamped[-1][0] or 0
+                work = await window_cycle(self.http, qid, stages, envelopes, newest, pid, known,
                                           report)
         else:
             work = Work([], [{"key": e["key"], "value": e["value"]} for e in envelopes])

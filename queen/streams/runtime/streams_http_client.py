@@ -88,17 +88,24 @@ class StreamsHttpClient:
                 del sent[existing]
             sent[name] = value
         self.headers = {"Content-Type": "application/json", **sent}
-        timeout = timeout_ms / 1000.0
-        self._client = httpx.AsyncClient(
-            transport=_SeamTransport(RouterTransport(sent), timeout),
-            timeout=httpx.Timeout(timeout),
-        )
+        self._timeout = timeout_ms / 1000.0
+        self._seam = _SeamTransport(RouterTransport(sent), self._timeout)
+        self._own = httpx.AsyncClient(transport=self._seam, timeout=httpx.Timeout(self._timeout))
+        self._client = self._own
 
     async def close(self) -> None:
         await self._client.aclose()
+        if self._client is not self._own:
+            await self._own.aclose()
 
     async def _attempt(self, url: str, payload: bytes) -> RawResponse:
-        resp = await self._client.post(url, content=payload, headers=self.headers)
+        client = self._client
+        if client is self._own and client._transport is self._seam:
+            # The default client: send straight through the seam it wraps (same bytes on the
+            # wire, without httpx's per-request model objects). A swapped client or transport
+            # is used as given.
+            return await self._seam.transport.send("POST", url, payload, self._timeout)
+        resp = await client.post(url, content=payload, headers=self.headers)
         return RawResponse(resp.status_code, resp.reason_phrase, resp.headers, resp.content)
 
     async def post(self, path: str, body: Any) -> Any:

@@ -153,7 +153,8 @@ class Runner:
                 "several workers may contend on the same (query_id, partition_id, key) state "
                 "rows.")
         window = stages.window
-        if window is not None and window.idle_flush_ms > 0:
+        # Only a reducer keeps window state, so only then is there anything to flush.
+        if window is not None and stages.reducer is not None and window.idle_flush_ms > 0:
             await self._adopt_partitions()
             self._flush_task = asyncio.ensure_future(self._flush_loop(window.idle_flush_ms))
             self.logger.info("idle-flush timer armed", {"intervalMs": window.idle_flush_ms,

@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack
 from typing import Any, Dict, List, Optional
 
 from . import Queen, Stream
+from .demo import broker_url
 
 __all__ = ["main", "run_streams_demo"]
 
@@ -48,12 +49,7 @@ async def run_streams_demo(
 ) -> Dict[str, Any]:
     """Run the demo and return its report (``ok`` tells whether every check passed)."""
     async with AsyncExitStack() as stack:
-        if url is None:
-            from .testing import QueenTestServer
-
-            server = await stack.enter_async_context(QueenTestServer())
-            url = server.url
-            print(f"embedded test broker at {url} (set QUEEN_URL to use a real one)", file=out)
+        url = await broker_url(stack, url, out)
         queen = await stack.enter_async_context(Queen(url, handle_signals=False))
         tag = int(time.time() * 1000)
         clicks, per_user = f"demo-clicks-{tag}", f"demo-clicks-per-user-{tag}"

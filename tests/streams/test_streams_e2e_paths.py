@@ -106,7 +106,7 @@ async def test_on_late_include_and_sliding_windows(any_broker: Any, make_queen: 
 async def test_session_windows_closed_by_the_idle_flush(any_broker: Any,
                                                         make_queen: Any) -> None:
     queen = make_queen()
-    src, sink = await _queues(queen, any_broker)
+    src, _ = await _queues(queen, any_broker)
     await push_values(queen, src, ["a", "b"], 5, lambda p, i: {"user": p, "v": i})
     sent: List[Dict[str, Any]] = []
     runner = await _windowed(

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-from .._calls import is_awaitable, two_arg
+from .._calls import is_awaitable
+from ._user_fn import UserFunctionOperator
 
 __all__ = ["FilterOperator"]
 
 
-class FilterOperator:
+class FilterOperator(UserFunctionOperator):
     kind = "filter"
-
-    def __init__(self, predicate: Callable[..., Any]) -> None:
-        if not callable(predicate):
-            raise TypeError(".filter(pred) requires a callable")
-        self.fn = predicate
-        self.config: Dict[str, Any] = {}
-        self._call = two_arg(predicate)
+    method = "filter"
 
     async def apply(self, envelope: Dict[str, Any]) -> List[Dict[str, Any]]:
         keep = self._call(envelope.get("msg"), envelope.get("ctx"))

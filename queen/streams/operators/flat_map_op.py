@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-from .._calls import is_awaitable, two_arg
+from .._calls import is_awaitable
+from ._user_fn import UserFunctionOperator
 
 __all__ = ["FlatMapOperator"]
 
@@ -20,15 +21,9 @@ def _checked(out: Any) -> List[Any]:
     return out
 
 
-class FlatMapOperator:
+class FlatMapOperator(UserFunctionOperator):
     kind = "flatMap"
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        if not callable(fn):
-            raise TypeError(".flat_map(fn) requires a callable")
-        self.fn = fn
-        self.config: Dict[str, Any] = {}
-        self._call = two_arg(fn)
+    method = "flat_map"
 
     async def apply(self, envelope: Dict[str, Any]) -> List[Dict[str, Any]]:
         out = self._call(envelope.get("msg"), envelope.get("ctx"))

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-from .._calls import is_awaitable, two_arg
+from .._calls import is_awaitable
+from ._user_fn import UserFunctionOperator
 
 __all__ = ["ForeachOperator"]
 
 
-class ForeachOperator:
+class ForeachOperator(UserFunctionOperator):
     kind = "foreach"
+    method = "foreach"
 
     def __init__(self, fn: Callable[..., Any]) -> None:
-        if not callable(fn):
-            raise TypeError(".foreach(fn) requires a callable")
-        self.fn = fn
-        self.config: Dict[str, Any] = {"kind": "foreach"}
-        self._call = two_arg(fn)
+        super().__init__(fn)
+        self.config = {"kind": "foreach"}
 
     async def run_effects(self, entries: List[Dict[str, Any]]) -> None:
         """``fn(value, ctx)`` (or ``fn(value)``) for each ``{value, ctx}``, in order."""

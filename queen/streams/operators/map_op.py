@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-from .._calls import is_awaitable, two_arg
+from .._calls import is_awaitable
+from ._user_fn import UserFunctionOperator
 
 __all__ = ["MapOperator"]
 
 
-class MapOperator:
+class MapOperator(UserFunctionOperator):
     kind = "map"
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        if not callable(fn):
-            raise TypeError(".map(fn) requires a callable")
-        self.fn = fn
-        self.config: Dict[str, Any] = {}
-        self._call = two_arg(fn)
+    method = "map"
 
     async def apply(self, envelope: Dict[str, Any]) -> List[Dict[str, Any]]:
         """One envelope ``{msg, key, value[, ctx]}``: ``fn(msg, ctx)`` becomes the value."""

@@ -41,9 +41,9 @@ class Queen(Mirror):
 
     Safe to share between threads. Handlers and callbacks are plain functions and run in
     worker threads. With ``handle_signals`` (the default) SIGTERM in the main thread raises
-    ``SystemExit`` there, like Ctrl-C raises ``KeyboardInterrupt``: a blocked ``consume()``
-    stops cleanly and re-raises it, and clients left open are closed (buffers flushed) when
-    the interpreter exits.
+    ``SystemExit`` there (unless the program handles SIGTERM itself), like Ctrl-C raises
+    ``KeyboardInterrupt``: a blocked ``consume()`` stops cleanly and re-raises it. Clients
+    left open are closed (buffers flushed) when the interpreter exits.
     """
 
     __slots__ = ("__weakref__", "_closed", "_lock")
@@ -83,7 +83,9 @@ class Queen(Mirror):
     # -- lifecycle ------------------------------------------------------------------------
 
     def enable_graceful_shutdown(self) -> None:
-        """Close this client at interpreter exit and turn SIGTERM into ``SystemExit``."""
+        """Turn SIGTERM in the main thread into ``SystemExit`` (a clean stop of a blocked
+        ``consume()``, then the exit-time close) while this client is open, unless the program
+        handles SIGTERM itself."""
         _terminate.register(self)
 
     def disable_graceful_shutdown(self) -> None:
@@ -143,8 +145,9 @@ getattr(threading, "_register_atexit", atexit.register)(_close_open_clients)
 
 
 class _TerminateHandler:
-    """SIGTERM → ``SystemExit(0)`` in the main thread while a client wants it; the previous
-    handler is restored when the last one closes or opts out."""
+    """SIGTERM → ``SystemExit(0)`` in the main thread while a client wants it, unless the
+    program already handles SIGTERM itself; the default comes back when the last client
+    closes or opts out."""
 
     def __init__(self) -> None:
         self._clients: weakref.WeakSet[Queen] = weakref.WeakSet()
@@ -159,7 +162,10 @@ class _TerminateHandler:
                 return
             if not hasattr(signal, "SIGTERM"):
                 return
-            self._previous = signal.getsignal(signal.SIGTERM)
+            previous = signal.getsignal(signal.SIGTERM)
+            if previous is not signal.SIG_DFL:
+                return  # the program (or its server: gunicorn, uwsgi...) handles SIGTERM
+            self._previous = previous
             signal.signal(signal.SIGTERM, self._handle)
             self._installed = True
 

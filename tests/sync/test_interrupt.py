@@ -100,3 +100,30 @@ async def test_clients_left_open_are_closed_at_exit(any_broker) -> None:
         messages = await queen.queue(name).batch(5).wait(False).pop()
         assert [m["data"] for m in messages] == ["sent at exit"]
         await queen.ack(messages)
+
+
+def test_sigterm_handler_is_installed_only_over_the_default() -> None:
+    from queen.sync import Queen as SyncQueen
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        q = SyncQueen("http://127.0.0.1:9")
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        q.close()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        def mine(signum: int, frame: object) -> None:
+            pass
+
+        signal.signal(signal.SIGTERM, mine)
+        q = SyncQueen("http://127.0.0.1:9")
+        assert signal.getsignal(signal.SIGTERM) is mine  # a server's own handler stays
+        q.close()
+        assert signal.getsignal(signal.SIGTERM) is mine
+        q = SyncQueen("http://127.0.0.1:9", handle_signals=False)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        q.close()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)

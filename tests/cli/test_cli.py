@@ -198,6 +198,7 @@ def test_usage_errors_exit_2(args: List[str]) -> None:
     assert "Error" in done.stderr
 
 
+@pytest.mark.slow
 def test_help_on_every_command() -> None:
     from queen.cli._app import cli
 

@@ -11,7 +11,7 @@ import click
 from .._errors import QueenError
 from . import _bench, _output, _push
 
-__all__ = ["cli", "run"]
+__all__ = ["Failure", "cli", "run"]
 
 DEFAULT_URL = "http://localhost:6632"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -48,8 +48,15 @@ def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+class Failure(click.ClickException):
+    """A command that ran and failed: exit 1 with one ``queen: error: ...`` line."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"queen: error: {self.format_message()}", err=True)
+
+
 def _fail(message: str) -> None:
-    raise click.ClickException(message)
+    raise Failure(message)
 
 
 def _check_answer(answer: Any, what: str) -> Any:

@@ -170,6 +170,7 @@ async def test_failures_exit_1_with_one_line(any_broker) -> None:
     code, _out, err = await queen_cli(any_broker.url, "status", any_broker.name("missing"))
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "not found" in err.lower()
+    assert err.startswith("queen: error: ")
 
 
 def run_cli(*args: str, env: Optional[dict] = None) -> subprocess.CompletedProcess:

@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from bench.runners import streams_scenario
+from bench.runners import streams_scenario, sync_scenario
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -56,6 +56,9 @@ TITLES = {
 # The streams scenario lives in bench/runners/streams_scenario.py.
 SCENARIOS.append(streams_scenario.NAME)
 TITLES[streams_scenario.NAME] = streams_scenario.TITLE
+# queen.sync's push loop: bench/runners/sync_scenario.py.
+SCENARIOS.append(sync_scenario.NAME)
+TITLES[sync_scenario.NAME] = sync_scenario.TITLE
 
 SHORT = {
     "push1": "push 100/req\n1 in flight", "push8": "push 100/req\n8 in flight",
@@ -63,6 +66,7 @@ SHORT = {
     "consume": "consume()\nconcurrency 4", "responder1": "push, responder\n1 in flight",
     "responder8": "push, responder\n8 in flight",
     streams_scenario.NAME: streams_scenario.SHORT,
+    sync_scenario.NAME: sync_scenario.SHORT,
 }
 
 
@@ -135,6 +139,8 @@ def runner_argv(client: str, scenario: str, params: Dict[str, Any], ref: Optiona
     blob = json.dumps(params)
     if scenario == streams_scenario.NAME:
         return streams_scenario.argv(client, blob, ref, sys.executable)
+    if scenario == sync_scenario.NAME:
+        return sync_scenario.argv(client, blob, sys.executable)
     py = os.path.join(BENCH, "runners", "queen_client.py")
     bare = os.path.join(BENCH, "runners", "bare.py")
     if client == "turbo":
@@ -179,6 +185,7 @@ def plan(quick: bool) -> Dict[str, Dict[str, Any]]:
         "responder1": {"n": 2 * n}, "responder8": {"n": 2 * n},
         "memory": {"n": 1_000_000, "max_bytes": 512 * 1024 * 1024},
         streams_scenario.NAME: streams_scenario.params(quick),
+        sync_scenario.NAME: sync_scenario.params(quick),
     }
 
 
@@ -408,6 +415,10 @@ def targets(table: Dict[Tuple[str, str], Any]) -> List[List[str]]:
             rows.append([f"single-message {op} p50 adds ≤ 0.3 ms over bare aiohttp",
                          f"{a - b:+.3f} ms ({a:.3f} vs {b:.3f})",
                          "met" if a - b <= 0.3 else "not met"])
+    sync_row = sync_scenario.target(cpu(sync_scenario.NAME, "turbo"),
+                                    cpu(sync_scenario.ASYNC_TWIN, "turbo"))
+    if sync_row:
+        rows.append(sync_row)
     mem = table.get(("memory", "turbo"), {})
     if "rss_growth_mb" in mem:
         rows.append(["1,000,000 buffered 200-byte messages under the configured bound",

@@ -12,8 +12,9 @@ same fluent async API, its known bugs fixed::
 Stream jobs (windows, aggregates, rate-limiting gates, exactly-once sinks) are built with
 :class:`Stream` (``queen.streams``).
 
-The API is asyncio-only. Installing both ``queen-turbo`` and ``queen-mq`` into one
-environment is unsupported: both provide the top-level package ``queen``.
+The API is asyncio; :mod:`queen.sync` offers the same API with blocking calls. Installing
+both ``queen-turbo`` and ``queen-mq`` into one environment is unsupported: both provide the
+top-level package ``queen``.
 """
 
 from ._defaults import (

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from .._defaults import CONSUME_DEFAULTS, DEFAULT_PARTITION, QUEUE_DEFAULTS, QUEUE_MODE
-from .._errors import QueenServerError, QueenUnsupportedError
+from .._errors import QueenServerError, QueenUnsupportedError, QueenValidationError
+from .._keyed import EXPLICIT_PARTITION, check_partition_count, lane_names
 from .._message import Message
 from .._options import queue_options_body
 from .._paths import check_name, query_string, segment
@@ -64,6 +65,9 @@ def affinity_key(queue: Optional[str], partition: Optional[str], group: Optional
 
 class QueueBuilder:
     """Fluent builder for one queue (``name`` may be None for namespace/task use)."""
+
+    _partition_set = False  # partition() was called
+    _key_partitions: Optional[int] = None  # keyed(n)
 
     def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
         self._queen = queen
@@ -131,6 +135,13 @@ class QueueBuilder:
 
     def partition(self, name: str) -> QueueBuilder:
         self._partition = name
+        self._partition_set = True
+        return self
+
+    def keyed(self, partitions: int) -> QueueBuilder:
+        """push(): each item goes to the partition its ``key`` maps to, one of
+        ``partitions`` (keyed partitioning, ``queen._keyed``)."""
+        self._key_partitions = check_partition_count(partitions)
         return self
 
     def buffer(self, options: Dict[str, Any]) -> QueueBuilder:
@@ -142,15 +153,21 @@ class QueueBuilder:
         """Encode the items now and return the awaitable :class:`PushBuilder`."""
         if not self._queue_name:
             raise ValueError("Queue name is required for push operation")
-        encoder = self._queen._encoder(self._queue_name, self._partition)
         items = payload if isinstance(payload, list) else [payload]
+        if self._key_partitions is not None:
+            return keyed_push(self, self._queue_name, items, self._key_partitions)
+        encoder = self._queen._encoder(self._queue_name, self._partition)
         return PushBuilder(self._queen, encoder, encoder.items(items), self._buffer_options)
 
     async def flush_buffer(self) -> None:
         """Flush this queue/partition's client buffer now."""
         if not self._queue_name:
             raise ValueError("Queue name is required for buffer flush")
-        await self._queen._buffers.flush(self._queue_name, self._partition)
+        partitions = (
+            lane_names(self._key_partitions) if self._key_partitions else [self._partition]
+        )
+        for partition in partitions:
+            await self._queen._buffers.flush(self._queue_name, partition)
 
     # -- consume / pop options ----------------------------------------------------------
 
@@ -288,6 +305,17 @@ class QueueBuilder:
             decode=queen._pop_decoder(self._group),
         )
         return check_pop_answer(top, messages)
+
+
+def keyed_push(
+    builder: QueueBuilder, queue: str, items: List[Any], partitions: int
+) -> PushBuilder:
+    """The push of a keyed queue builder (see ``_keyed_push``)."""
+    from ._keyed_push import KeyedPushBuilder
+
+    if builder._partition_set:
+        raise QueenValidationError(EXPLICIT_PARTITION)
+    return KeyedPushBuilder(builder._queen, queue, items, partitions, builder._buffer_options)
 
 
 PopDecoder = Callable[[RawResponse], Tuple[Any, List[Message]]]

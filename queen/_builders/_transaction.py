@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
-from .._errors import QueenError, QueenServerError
+from .._errors import QueenError, QueenServerError, QueenValidationError
 from .._items import item_payload
+from .._keyed import EXPLICIT_PARTITION, check_partition_count, item_key, key_partition
 from .._paths import check_name
 from .._speedups import dumps_payload, is_uuid
 from ._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
@@ -94,19 +95,30 @@ class TransactionQueueBuilder:
         self._parent = parent
         self._queue = queue
         self._partition: Optional[str] = None
+        self._key_partitions: Optional[int] = None
 
     def partition(self, key: str) -> TransactionQueueBuilder:
         self._partition = check_name(key, "partition name")
         return self
 
+    def keyed(self, partitions: int) -> TransactionQueueBuilder:
+        """push(): each item goes to the partition its ``key`` maps to (``queen._keyed``)."""
+        self._key_partitions = check_partition_count(partitions)
+        return self
+
     def push(self, items: Union[Dict[str, Any], List[Dict[str, Any]]]) -> TransactionBuilder:
         """Stage one ``push`` operation and return the parent builder for chaining."""
         wire_items = []
+        keyed = self._key_partitions
+        if keyed is not None and self._partition is not None:
+            raise QueenValidationError(EXPLICIT_PARTITION)
         for item in items if isinstance(items, list) else [items]:
             payload = item_payload(item)
             dumps_payload(payload)  # fail now, not at commit, if it has no JSON form
             wire: Dict[str, Any] = {"queue": self._queue, "payload": payload}
-            if self._partition is not None:
+            if keyed is not None:
+                wire["partition"] = key_partition(item_key(item), keyed)
+            elif self._partition is not None:
                 wire["partition"] = self._partition
             tx = item.get("transactionId")
             if tx:

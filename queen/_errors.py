@@ -178,8 +178,12 @@ class StreamsError(QueenError):
     """Root of the streams runtime errors."""
 
 
+# The streams errors take their arguments positionally too, and carry their ``code`` on the
+# class as well, as queen-mq 0.15's classes do (test doubles construct them that way).
+
+
 class StreamsHttpError(StreamsError):
-    def __init__(self, message: str, *, status: Optional[int] = None, body: Any = None) -> None:
+    def __init__(self, message: str, status: Optional[int] = None, body: Any = None) -> None:
         super().__init__(
             message,
             code=status,
@@ -190,21 +194,29 @@ class StreamsHttpError(StreamsError):
 
 
 class StreamsConfigHashMismatch(StreamsError):
+    code = "STREAMS_CONFIG_HASH_MISMATCH"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_CONFIG_HASH_MISMATCH")
+        super().__init__(message, code=self.code)
 
 
 class StreamsRegisterFailed(StreamsError):
+    code = "STREAMS_REGISTER_FAILED"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_REGISTER_FAILED")
+        super().__init__(message, code=self.code)
 
 
 class StreamsCycleFailed(StreamsError):
-    def __init__(self, message: str, *, body: Any = None) -> None:
-        super().__init__(message, code="STREAMS_CYCLE_FAILED")
+    code = "STREAMS_CYCLE_FAILED"
+
+    def __init__(self, message: str, body: Any = None) -> None:
+        super().__init__(message, code=self.code)
         self.body = body
 
 
 class StreamsStateGetFailed(StreamsError):
+    code = "STREAMS_STATE_GET_FAILED"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_STATE_GET_FAILED")
+        super().__init__(message, code=self.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
-__all__ = ["RUN_DEFAULTS", "run_options", "window_options"]
+__all__ = ["RUN_ALIASES", "RUN_DEFAULTS", "run_options", "window_options"]
 
 _WINDOW_ALIASES = {
     "gracePeriod": "grace_period",
@@ -26,7 +26,7 @@ RUN_DEFAULTS: Dict[str, Any] = {
     "logger": None,
     "bearer_token": None,
 }
-_RUN_ALIASES = {
+RUN_ALIASES = {
     "batchSize": "batch_size",
     "maxPartitions": "max_partitions",
     "maxWaitMillis": "max_wait_millis",
@@ -70,7 +70,7 @@ def run_options(opts: Dict[str, Any]) -> Dict[str, Any]:
     out = dict(RUN_DEFAULTS)
     seen = set()
     for key, value in opts.items():
-        name = _RUN_ALIASES.get(key, key)
+        name = RUN_ALIASES.get(key, key)
         if name not in RUN_DEFAULTS:
             raise TypeError(f"run() got an unexpected option {key!r}")
         if name in seen:

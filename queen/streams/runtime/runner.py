@@ -27,6 +27,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from .._calls import is_awaitable
+from .._options import RUN_ALIASES
 from .._plan import CompiledStream
 from .._time import now_iso, parse_iso_ms
 from ..operators.sink_op import queue_name_of
@@ -46,10 +47,9 @@ IDLE_SLEEP_S = 0.1
 POP_ERROR_SLEEP_S = 0.5
 PARTITION_RECENCY_MS = 5 * 60 * 1000
 STOP_FLUSH_WAIT_S = 1.0
-_CAMEL = {"queryId": "query_id", "batchSize": "batch_size", "maxPartitions": "max_partitions",
-          "maxWaitMillis": "max_wait_millis", "subscriptionMode": "subscription_mode",
-          "subscriptionFrom": "subscription_from", "consumerGroup": "consumer_group",
-          "onError": "on_error", "bearerToken": "bearer_token"}
+# The camelCase option names of queen-mq's Runner (which Stream.run passes on) as well.
+_CAMEL = {"queryId": "query_id", **RUN_ALIASES}
+_SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CAMEL.items()}
 
 
 class _Group:
@@ -85,6 +85,10 @@ class Runner:
             raise ValueError(NO_URL)
         self.stream = stream
         self.query_id: str = query_id
+        # queen-mq's Runner keeps what it was built with, in camelCase, as ``options``.
+        self.options: Dict[str, Any] = {"queryId": query_id, "url": url, "stream": stream,
+                                        **{_SNAKE_TO_CAMEL.get(k, k): v
+                                           for k, v in options.items()}}
         self.batch_size = int(options.get("batch_size") or 200)
         self.max_partitions = int(options.get("max_partitions") or 4)
         wait = options.get("max_wait_millis")

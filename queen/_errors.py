@@ -17,7 +17,10 @@ instead of matching message text::
         │                                also a NotImplementedError
         ├── QueenValidationError         bad input caught before anything is sent (invalid
         │   │                            names, ids, options); also a ValueError
-        │   └── QueenPayloadError        a payload that cannot be encoded as JSON; also a
+        │   ├── QueenPayloadError        a payload that cannot be encoded as JSON; also a
+        │   │                            TypeError
+        │   └── QueenTypeError           an argument of the wrong kind (a non-callable where a
+        │                                function is expected, an unknown option); also a
         │                                TypeError
         └── StreamsError                 the streams runtime (reserved for the Streams SDK)
             ├── StreamsHttpError
@@ -44,6 +47,7 @@ __all__ = [
     "QueenPayloadError",
     "QueenServerError",
     "QueenTimeoutError",
+    "QueenTypeError",
     "QueenUnsupportedError",
     "QueenValidationError",
     "StreamsConfigHashMismatch",
@@ -172,6 +176,11 @@ class QueenValidationError(QueenError, ValueError):
 
 class QueenPayloadError(QueenValidationError, TypeError):
     """A payload that cannot be encoded as JSON (for example a set or an arbitrary object)."""
+
+
+class QueenTypeError(QueenValidationError, TypeError):
+    """An argument of the wrong kind, caught client-side: a non-callable where a function is
+    expected, an unknown option name."""
 
 
 class StreamsError(QueenError):

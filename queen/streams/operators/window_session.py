@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from ..._errors import QueenValidationError
 from .._calls import is_awaitable
 from .._time import iso_from_ms
 from ._window_common import MS_PER_SEC, WindowOperator, positive_number
@@ -47,7 +48,7 @@ class WindowSessionOperator(WindowOperator):
         on_late: Optional[str] = None,
     ) -> None:
         if not positive_number(gap):
-            raise ValueError("window_session requires gap=<positive number>")
+            raise QueenValidationError("window_session requires gap=<positive number>")
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           1000)
         self.gap = gap

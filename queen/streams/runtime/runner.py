@@ -26,6 +26,7 @@ import math
 import time
 from typing import Any, Dict, List, Optional
 
+from ..._errors import QueenValidationError
 from .._calls import is_awaitable
 from .._options import RUN_ALIASES
 from .._plan import CompiledStream
@@ -43,6 +44,8 @@ from .streams_http_client import StreamsHttpClient
 __all__ = ["Runner"]
 
 NO_URL = "Stream.run requires url='<queen-url>' so the SDK can call /streams/v1/* endpoints"
+NO_SOURCE = ("Stream.from_() needs the source queue's builder, e.g. queen.queue('name'): "
+             "the runner pops it")
 IDLE_SLEEP_S = 0.1
 POP_ERROR_SLEEP_S = 0.5
 PARTITION_RECENCY_MS = 5 * 60 * 1000
@@ -80,9 +83,9 @@ class Runner:
         options = {_CAMEL.get(k, k): v for k, v in options.items()}
         query_id = query_id or options.pop("query_id", None)
         if not query_id:
-            raise ValueError("run requires query_id=...")
+            raise QueenValidationError("run requires query_id=...")
         if not url:
-            raise ValueError(NO_URL)
+            raise QueenValidationError(NO_URL)
         self.stream = stream
         self.query_id: str = query_id
         # queen-mq's Runner keeps what it was built with, in camelCase, as ``options``.
@@ -133,11 +136,16 @@ class Runner:
         """Register the query and start the loop (and the idle flush when the window has one).
 
         Raises:
+            QueenValidationError: the source is not a queue builder (nothing is sent).
             StreamsConfigHashMismatch, StreamsRegisterFailed, StreamsHttpError.
         """
         stages = self.stream.stages
         sink = stages.sink
-        source_name = queue_name_of(self.stream.source, dict_keys=False) or ""
+        source = self.stream.source
+        source_name = queue_name_of(source, dict_keys=False)
+        if not source_name or not callable(getattr(source, "pop", None)):
+            await self.http.close()
+            raise QueenValidationError(NO_SOURCE)
         try:
             reg = await register_query(
                 self.http, name=self.query_id, source_queue=source_name,

@@ -203,5 +203,28 @@ async def test_token_bucket_gate_allows_then_holds_the_rest(any_broker: Any,
     assert state[pid]["allowedTotal"] == 3 and state[pid]["tokens"] < 1
 
 
+async def test_gate_acks_the_messages_a_filter_dropped(any_broker: Any,
+                                                       make_queen: Any) -> None:
+    # Every message of the batch is filtered out before the gate: the cycle still acks them
+    # (the reference commits nothing, so they came back after each lease expiry, forever).
+    queen = make_queen()
+    src, sink = await _queues(queen, any_broker, lease=1)
+    await push_values(queen, src, ["p"], 4, lambda p, i: {"n": i})
+    runner = await (
+        Stream.from_(queen.queue(src))
+        .filter(lambda m: m["data"]["n"] > 100)
+        .gate(lambda v, ctx: True)
+        .to(queen.queue(sink))
+    ).run(query_id=any_broker.name("q"), url=any_broker.url)
+    try:
+        await wait_for(lambda: _is(runner.metrics()["cyclesTotal"] == 1))
+        await asyncio.sleep(2.5)  # past the 1 s lease: an unacked batch would be back
+        metrics = runner.metrics()
+    finally:
+        await runner.stop()
+    assert (metrics["cyclesTotal"], metrics["messagesTotal"], metrics["errorsTotal"]) == (1, 4, 0)
+    assert await drain(queen, sink, "verify") == []
+
+
 async def _is(value: bool) -> bool:
     return value

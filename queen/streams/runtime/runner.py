@@ -14,8 +14,14 @@ double count), or the cycle's upsert could land before the flush's delete (a los
 take the partition's ``asyncio.Lock`` for the whole read-compute-commit sequence, so they
 are serialised per partition (D23a); cycles of different partitions run concurrently.
 Several runners on one query are kept apart by the broker's partition leases for cycles;
-the idle flush of a partition is meant for the runner that cycles it (it only visits
-partitions it cycled in the last five minutes).
+the idle flush of a partition is meant for the runner that cycles it.
+
+Which partitions the idle flush visits: those cycled in the last five minutes, as in the
+reference runners, and also, in processing time, every partition until the last window it
+holds open has closed (a partition that goes quiet with a one-hour window open is flushed
+when that hour ends). A started runner adopts every partition of the source and learns
+from its first flush which of them hold open windows, so the windows a stopped or killed
+predecessor left open are emitted too.
 """
 
 from __future__ import annotations
@@ -53,6 +59,17 @@ STOP_FLUSH_WAIT_S = 1.0
 # The camelCase option names of queen-mq's Runner (which Stream.run passes on) as well.
 _CAMEL = {"queryId": "query_id", **RUN_ALIASES}
 _SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CAMEL.items()}
+
+
+class _Seen:
+    """A partition the idle flush visits, until ``until`` (epoch ms) + the recency period."""
+
+    __slots__ = ("name", "probe", "until")
+
+    def __init__(self, name: Any, until: float, probe: bool = False) -> None:
+        self.name = name
+        self.until = until
+        self.probe = probe  # adopted at start-up: its open windows are not known yet
 
 
 class _Group:
@@ -116,7 +133,7 @@ class Runner:
         self._pop_task: Optional[asyncio.Future[Any]] = None
         self._flushing = False
         self._locks: Dict[str, asyncio.Lock] = {}
-        self._recent: Dict[str, Any] = {}  # partition id -> (name, last cycle ms)
+        self._recent: Dict[str, _Seen] = {}  # the partitions the idle flush visits
         self._watermarks: Dict[str, int] = {}  # partition id -> committed watermark
         self._hooks: set[asyncio.Future[Any]] = set()
         self._stats: Dict[str, Any] = {
@@ -185,7 +202,7 @@ class Runner:
             return
         now = time.time() * 1000
         for pid, name in found:
-            self._recent.setdefault(pid, (name, now))
+            self._recent.setdefault(pid, _Seen(name, now, probe=True))
 
     async def stop(self) -> None:
         """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close."""
@@ -285,9 +302,14 @@ class Runner:
 
     def _touch(self, group: _Group) -> None:
         now = time.time() * 1000
-        self._recent[group.partition_id] = (group.partition_name, now)
+        seen = self._recent.get(group.partition_id)
+        if seen is None:
+            self._recent[group.partition_id] = _Seen(group.partition_name, now)
+        else:
+            seen.name = group.partition_name or seen.name
+            seen.until = max(seen.until, now)
         cutoff = now - PARTITION_RECENCY_MS
-        for pid in [p for p, (_, at) in self._recent.items() if at < cutoff]:
+        for pid in [p for p, s in self._recent.items() if s.until < cutoff]:
             del self._recent[pid]
             lock = self._locks.get(pid)
             if lock is not None and not lock.locked():
@@ -370,6 +392,11 @@ class Runner:
     def _committed(self, partition_id: str, work: Work, push_items: List[Any]) -> None:
         if work.watermark is not None:
             self._watermarks[partition_id] = work.watermark
+        seen = self._recent.get(partition_id)
+        if seen is not None and work.open_until is not None:
+            # Every open window of the partition was in view: this replaces what was known.
+            seen.until = max(time.time() * 1000, work.open_until)
+            seen.probe = False
         stats = self._stats
         stats["stateOpsTotal"] += len(work.state_ops)
         stats["pushItemsTotal"] += len(push_items)
@@ -395,19 +422,19 @@ class Runner:
                 self._flushing = False
 
     async def _flush_tick(self) -> None:
-        for pid, (pname, _) in list(self._recent.items()):
+        for pid, seen in list(self._recent.items()):
             if self._stopped:
                 break
             try:
                 async with self._lock(pid):
-                    await self._flush_one(pid, pname)
+                    await self._flush_one(pid, seen)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 self._report(err, "flush", pid)
         self._stats["lastFlushAt"] = now_iso()
 
-    async def _flush_one(self, partition_id: str, partition_name: Any) -> None:
+    async def _flush_one(self, partition_id: str, seen: _Seen) -> None:
         stages = self.stream.stages
         window = stages.window
         assert window is not None and self._server_query_id is not None
@@ -419,11 +446,11 @@ class Runner:
         else:
             clock = math.floor(time.time() * 1000)
         work = await flush_partition(self.http, self._server_query_id, stages, partition_id,
-                                     clock)
-        if work is None:
-            return
-        push_items = await finish_emits(stages, work.emits, partition_id, partition_name)
-        await commit_cycle(self.http, self._server_query_id, partition_id, self.consumer_group,
-                           work.state_ops, push_items, None)
-        self._stats["flushCyclesTotal"] += 1
+                                     clock, probe=seen.probe)
+        push_items: List[Any] = []
+        if work.emits or work.state_ops:
+            push_items = await finish_emits(stages, work.emits, partition_id, seen.name)
+            await commit_cycle(self.http, self._server_query_id, partition_id,
+                               self.consumer_group, work.state_ops, push_items, None)
+            self._stats["flushCyclesTotal"] += 1
         self._committed(partition_id, work, push_items)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any, Dict, List
 
+import httpx
 import pytest
 from _jobs import (
     arm,
@@ -196,3 +197,36 @@ async def test_a_quiet_partition_keeps_being_flushed_until_its_windows_close(
     quiet = [m["data"] for m in seen if m["partition"] == "quiet"]
     assert [(d["count"], d["sum"]) for d in quiet] == [(1, 7)]
     assert runner.metrics()["errorsTotal"] == 0
+
+
+async def test_an_idle_runner_stops_visiting_adopted_partitions_without_open_windows(
+        any_broker: Any, make_queen: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A started runner adopts every partition of the source. Those that hold no open window
+    # must leave the idle flush's list even when nothing is ever cycled again; otherwise an
+    # idle job on a queue of many partitions reads their state at every tick, forever.
+    monkeypatch.setattr("queen.streams.runtime.runner.PARTITION_RECENCY_MS", 200)
+    queen = make_queen()
+    src, sink = await _sources(queen, any_broker)
+    await push_values(queen, src, [f"p{i}" for i in range(5)], 1, lambda p, i: {"v": 1})
+    consumed = await drain(queen, src, "streams." + (query := any_broker.name("q")))
+    assert len(consumed) == 5  # the job's group has read everything: it stays idle
+    reads: List[str] = []
+    runner = await _tumbling_sum(queen, src, sink, flush_ms=50).run(
+        query_id=query, url=any_broker.url, max_wait_millis=100)
+    inner = runner.http._client._transport
+
+    class Counting(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/streams/v1/state/get":
+                reads.append(request.url.path)
+            return await inner.handle_async_request(request)
+
+    runner.http._client._transport = Counting()
+    try:
+        await asyncio.sleep(1.0)
+        before = len(reads)
+        await asyncio.sleep(1.0)
+    finally:
+        await runner.stop()
+    assert before >= 5  # each adopted partition was probed once
+    assert len(reads) == before  # and then no longer visited

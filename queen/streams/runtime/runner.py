@@ -62,14 +62,21 @@ _SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CAMEL.items()}
 
 
 class _Seen:
-    """A partition the idle flush visits, until ``until`` (epoch ms) + the recency period."""
+    """A partition the idle flush visits: for the recency period after its last cycle, or
+    after its last open window is due to close, whichever is later (epoch ms)."""
 
-    __slots__ = ("name", "probe", "until")
+    __slots__ = ("cycled", "name", "open_until", "probe")
 
-    def __init__(self, name: Any, until: float, probe: bool = False) -> None:
+    def __init__(self, name: Any, cycled: float, open_until: float = 0,
+                 probe: bool = False) -> None:
         self.name = name
-        self.until = until
+        self.cycled = cycled
+        self.open_until = open_until
         self.probe = probe  # adopted at start-up: its open windows are not known yet
+
+    @property
+    def until(self) -> float:
+        return max(self.cycled, self.open_until)
 
 
 class _Group:
@@ -202,7 +209,8 @@ class Runner:
             return
         now = time.time() * 1000
         for pid, name in found:
-            self._recent.setdefault(pid, _Seen(name, now, probe=True))
+            # Kept as if just cycled until its first flush has probed its open windows.
+            self._recent.setdefault(pid, _Seen(name, 0, open_until=now, probe=True))
 
     async def stop(self) -> None:
         """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close."""
@@ -307,7 +315,11 @@ class Runner:
             self._recent[group.partition_id] = _Seen(group.partition_name, now)
         else:
             seen.name = group.partition_name or seen.name
-            seen.until = max(seen.until, now)
+            seen.cycled = now
+        self._forget_stale(now)
+
+    def _forget_stale(self, now: float) -> None:
+        # Called by cycles and by every flush tick, so an idle runner forgets too.
         cutoff = now - PARTITION_RECENCY_MS
         for pid in [p for p, s in self._recent.items() if s.until < cutoff]:
             del self._recent[pid]
@@ -395,7 +407,7 @@ class Runner:
         seen = self._recent.get(partition_id)
         if seen is not None and work.open_until is not None:
             # Every open window of the partition was in view: this replaces what was known.
-            seen.until = max(time.time() * 1000, work.open_until)
+            seen.open_until = work.open_until
             seen.probe = False
         stats = self._stats
         stats["stateOpsTotal"] += len(work.state_ops)
@@ -422,6 +434,7 @@ class Runner:
                 self._flushing = False
 
     async def _flush_tick(self) -> None:
+        self._forget_stale(time.time() * 1000)
         for pid, seen in list(self._recent.items()):
             if self._stopped:
                 break

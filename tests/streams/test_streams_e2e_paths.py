@@ -228,3 +228,30 @@ async def test_gate_acks_the_messages_a_filter_dropped(any_broker: Any,
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_stop_called_from_the_jobs_own_foreach(any_broker: Any, make_queen: Any) -> None:
+    # "Stop after the fifth value": stop() from inside a cycle must let that cycle commit
+    # (it used to close the client under it: an error, and the batch redelivered later).
+    queen = make_queen()
+    src, _ = await _queues(queen, any_broker)
+    await push_values(queen, src, ["p"], 5, lambda p, i: {"i": i})
+    seen: List[int] = []
+    job: Dict[str, Any] = {}
+
+    async def each(value: Any) -> None:
+        seen.append(value["i"])
+        if len(seen) == 5:
+            await job["runner"].stop()
+
+    job["runner"] = runner = await Stream.from_(queen.queue(src)).foreach(each).run(
+        query_id=any_broker.name("q"), url=any_broker.url)
+    try:
+        await wait_for(lambda: _is(runner._loop_task.done()))
+    finally:
+        await runner.stop()  # a second stop is harmless and waits for the first
+    metrics = runner.metrics()
+    assert (metrics["cyclesTotal"], metrics["messagesTotal"], metrics["errorsTotal"]) == (1, 5, 0)
+    assert seen == [0, 1, 2, 3, 4]
+    # The batch was acknowledged: the job's group has nothing left.
+    assert await drain(queen, src, "streams." + metrics["queryId"]) == []

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import math
 import time
+from contextvars import ContextVar
 from typing import Any, Dict, List, Optional
 
 from ..._errors import QueenValidationError
@@ -59,6 +60,11 @@ STOP_FLUSH_WAIT_S = 1.0
 # The camelCase option names of queen-mq's Runner (which Stream.run passes on) as well.
 _CAMEL = {"queryId": "query_id", **RUN_ALIASES}
 _SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CAMEL.items()}
+
+
+# The runner whose loop or idle flush runs the current code: set in those tasks, so the user
+# functions they call (and the on_error tasks they start) see it.
+_RUNNING: ContextVar[Optional[Runner]] = ContextVar("queen_streams_runner", default=None)
 
 
 class _Seen:
@@ -135,6 +141,7 @@ class Runner:
             subscription_mode=self.subscription_mode, subscription_from=self.subscription_from)
         self._server_query_id: Optional[str] = None
         self._stopped = False
+        self._stopping: Optional[asyncio.Future[None]] = None
         self._loop_task: Optional[asyncio.Task[None]] = None
         self._flush_task: Optional[asyncio.Task[None]] = None
         self._pop_task: Optional[asyncio.Future[Any]] = None
@@ -213,8 +220,19 @@ class Runner:
             self._recent.setdefault(pid, _Seen(name, 0, open_until=now, probe=True))
 
     async def stop(self) -> None:
-        """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close."""
+        """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close.
+
+        Called again, it waits for the same shutdown. Called from the job's own functions (a
+        ``foreach`` that stops after its last value, an ``on_error``), it returns at once and
+        the shutdown goes on beside the cycle that called it, which still commits.
+        """
         self._stopped = True
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        if _RUNNING.get() is not self:
+            await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
         flush = self._flush_task
         if flush is not None:
             if self._flushing:
@@ -265,6 +283,7 @@ class Runner:
     # -- the main loop -------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        _RUNNING.set(self)
         while not self._stopped:
             try:
                 self._pop_task = asyncio.ensure_future(self._source.pop())
@@ -419,6 +438,7 @@ class Runner:
     async def _flush_loop(self, interval_ms: int) -> None:
         # Sequential ticks: a tick that outlasts the interval delays the next one instead of
         # overlapping it.
+        _RUNNING.set(self)
         while not self._stopped:
             await asyncio.sleep(interval_ms / 1000.0)
             if self._stopped:

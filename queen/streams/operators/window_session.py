@@ -10,7 +10,7 @@ windowEnd: lastEventTime + gap, windowKey, value}`` for each closed one.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from ..._errors import QueenValidationError
 from .._calls import is_awaitable
@@ -62,9 +62,6 @@ class WindowSessionOperator(WindowOperator):
 
     def open_session_state_key(self, user_key: str) -> str:
         return self.open_prefix + user_key
-
-    def windows(self, ts: int) -> Iterable[Tuple[int, int]]:  # pragma: no cover - unused
-        return ()
 
     def _annotated(self, env: Dict[str, Any], ts: int) -> List[Dict[str, Any]]:
         # Sessions are built by run_session, so only the timestamp is added.

@@ -17,7 +17,10 @@ instead of matching message text::
         │                                also a NotImplementedError
         ├── QueenValidationError         bad input caught before anything is sent (invalid
         │   │                            names, ids, options); also a ValueError
-        │   └── QueenPayloadError        a payload that cannot be encoded as JSON; also a
+        │   ├── QueenPayloadError        a payload that cannot be encoded as JSON; also a
+        │   │                            TypeError
+        │   └── QueenTypeError           an argument of the wrong kind (a non-callable where a
+        │                                function is expected, an unknown option); also a
         │                                TypeError
         └── StreamsError                 the streams runtime (reserved for the Streams SDK)
             ├── StreamsHttpError
@@ -44,6 +47,7 @@ __all__ = [
     "QueenPayloadError",
     "QueenServerError",
     "QueenTimeoutError",
+    "QueenTypeError",
     "QueenUnsupportedError",
     "QueenValidationError",
     "StreamsConfigHashMismatch",
@@ -174,12 +178,21 @@ class QueenPayloadError(QueenValidationError, TypeError):
     """A payload that cannot be encoded as JSON (for example a set or an arbitrary object)."""
 
 
+class QueenTypeError(QueenValidationError, TypeError):
+    """An argument of the wrong kind, caught client-side: a non-callable where a function is
+    expected, an unknown option name."""
+
+
 class StreamsError(QueenError):
     """Root of the streams runtime errors."""
 
 
+# The streams errors take their arguments positionally too, and carry their ``code`` on the
+# class as well, as queen-mq 0.15's classes do (test doubles construct them that way).
+
+
 class StreamsHttpError(StreamsError):
-    def __init__(self, message: str, *, status: Optional[int] = None, body: Any = None) -> None:
+    def __init__(self, message: str, status: Optional[int] = None, body: Any = None) -> None:
         super().__init__(
             message,
             code=status,
@@ -190,21 +203,29 @@ class StreamsHttpError(StreamsError):
 
 
 class StreamsConfigHashMismatch(StreamsError):
+    code = "STREAMS_CONFIG_HASH_MISMATCH"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_CONFIG_HASH_MISMATCH")
+        super().__init__(message, code=self.code)
 
 
 class StreamsRegisterFailed(StreamsError):
+    code = "STREAMS_REGISTER_FAILED"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_REGISTER_FAILED")
+        super().__init__(message, code=self.code)
 
 
 class StreamsCycleFailed(StreamsError):
-    def __init__(self, message: str, *, body: Any = None) -> None:
-        super().__init__(message, code="STREAMS_CYCLE_FAILED")
+    code = "STREAMS_CYCLE_FAILED"
+
+    def __init__(self, message: str, body: Any = None) -> None:
+        super().__init__(message, code=self.code)
         self.body = body
 
 
 class StreamsStateGetFailed(StreamsError):
+    code = "STREAMS_STATE_GET_FAILED"
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="STREAMS_STATE_GET_FAILED")
+        super().__init__(message, code=self.code)

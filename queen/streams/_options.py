@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
-__all__ = ["RUN_DEFAULTS", "run_options", "window_options"]
+from .._errors import QueenTypeError, QueenValidationError
+
+__all__ = ["RUN_ALIASES", "RUN_DEFAULTS", "run_options", "window_options"]
 
 _WINDOW_ALIASES = {
     "gracePeriod": "grace_period",
@@ -13,6 +15,7 @@ _WINDOW_ALIASES = {
     "allowedLateness": "allowed_lateness",
     "onLate": "on_late",
 }
+_WINDOW_OPTIONS = frozenset(_WINDOW_ALIASES.values())
 
 RUN_DEFAULTS: Dict[str, Any] = {
     "batch_size": 200,
@@ -26,7 +29,7 @@ RUN_DEFAULTS: Dict[str, Any] = {
     "logger": None,
     "bearer_token": None,
 }
-_RUN_ALIASES = {
+RUN_ALIASES = {
     "batchSize": "batch_size",
     "maxPartitions": "max_partitions",
     "maxWaitMillis": "max_wait_millis",
@@ -40,7 +43,8 @@ _RUN_ALIASES = {
 
 def window_options(method: str, required: Tuple[str, ...], args: Tuple[Any, ...],
                    opts: Dict[str, Any]) -> Dict[str, Any]:
-    """Keyword options of a window method, camelCase aliases folded into snake_case.
+    """Keyword options of a window method, camelCase aliases folded into snake_case
+    (QueenTypeError for an option the method does not have).
 
     A positional dict is taken as the options (the JS calling style); positional numbers
     fill the required options in order (``window_tumbling(60)``).
@@ -50,17 +54,19 @@ def window_options(method: str, required: Tuple[str, ...], args: Tuple[Any, ...]
     if len(positional) == 1 and isinstance(positional[0], dict):
         merged.update(positional.pop())
     if len(positional) > len(required):
-        raise TypeError(f"{method}() takes at most {len(required)} positional arguments")
+        raise QueenTypeError(f"{method}() takes at most {len(required)} positional arguments")
     merged.update(zip(required, positional))
     for key, value in opts.items():
         if key in merged:
-            raise TypeError(f"{method}() got multiple values for {key!r}")
+            raise QueenTypeError(f"{method}() got multiple values for {key!r}")
         merged[key] = value
     out: Dict[str, Any] = {}
     for key, value in merged.items():
         name = _WINDOW_ALIASES.get(key, key)
+        if name not in required and name not in _WINDOW_OPTIONS:
+            raise QueenTypeError(f"{method}() got an unexpected option {key!r}")
         if name in out:
-            raise TypeError(f"{method}() got {key!r} and its other spelling")
+            raise QueenTypeError(f"{method}() got {key!r} and its other spelling")
         out[name] = value
     return out
 
@@ -70,11 +76,11 @@ def run_options(opts: Dict[str, Any]) -> Dict[str, Any]:
     out = dict(RUN_DEFAULTS)
     seen = set()
     for key, value in opts.items():
-        name = _RUN_ALIASES.get(key, key)
+        name = RUN_ALIASES.get(key, key)
         if name not in RUN_DEFAULTS:
-            raise TypeError(f"run() got an unexpected option {key!r}")
+            raise QueenTypeError(f"run() got an unexpected option {key!r}")
         if name in seen:
-            raise TypeError(f"run() got {key!r} and its other spelling")
+            raise QueenTypeError(f"run() got {key!r} and its other spelling")
         seen.add(name)
         out[name] = value
     if not out["batch_size"]:
@@ -86,5 +92,6 @@ def run_options(opts: Dict[str, Any]) -> Dict[str, Any]:
     for name in ("batch_size", "max_partitions", "max_wait_millis"):
         value = out[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"run(): {name} must be a non-negative integer (got {value!r})")
+            raise QueenValidationError(
+                f"run(): {name} must be a non-negative integer (got {value!r})")
     return out

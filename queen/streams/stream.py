@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from .._errors import QueenValidationError
 from ._options import run_options, window_options
 from ._plan import CompiledStream, compile_chain
 from .operators import (
@@ -164,14 +165,16 @@ class Stream:
         ``logger``, ``bearer_token`` (default: the source client's).
 
         Raises:
-            ValueError: no ``query_id`` or ``url``, or an invalid chain.
+            QueenValidationError (a ValueError): no ``query_id`` or ``url``, a source that
+                is not a queue builder, or an invalid chain.
+            QueenTypeError (a TypeError): an unknown option.
             StreamsConfigHashMismatch: the query exists with another chain and ``reset`` is
                 false.
         """
         if query_id is None:
             query_id = opts.pop("queryId", None)
         if not query_id:
-            raise ValueError("run requires query_id=...")
+            raise QueenValidationError("run requires query_id=...")
         options = run_options(opts)
         compiled = self.compile()
         runner = Runner(compiled, query_id=query_id, url=url, **options)

@@ -9,8 +9,8 @@ import re
 import queen
 import queen.types
 
-# §1.2 + §1.3 of the contract, plus our additions QueenValidationError and QueenPayloadError
-# and __reference_version__.
+# §1.2 + §1.3 of the contract, plus our additions QueenValidationError, QueenPayloadError,
+# QueenTypeError, and __reference_version__.
 EXPECTED_ALL = {
     "Queen",
     "Admin",
@@ -34,6 +34,7 @@ EXPECTED_ALL = {
     "QueenUnsupportedError",
     "QueenValidationError",
     "QueenPayloadError",
+    "QueenTypeError",
     "StreamsError",
     "StreamsHttpError",
     "StreamsConfigHashMismatch",
@@ -105,6 +106,8 @@ def test_error_tree() -> None:
     assert issubclass(queen.QueenUnsupportedError, NotImplementedError)
     assert issubclass(queen.QueenValidationError, ValueError)
     assert issubclass(queen.QueenPayloadError, TypeError)
+    assert issubclass(queen.QueenTypeError, TypeError)
+    assert issubclass(queen.QueenTypeError, queen.QueenValidationError)
     assert queen.QueenConnectionError("x").retriable is True
     assert queen.QueenError("x").retriable is False
     assert queen.QueenError("x").code is None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Dict, List
 
+import httpx
 import pytest
 from _jobs import (
     arm,
@@ -150,3 +152,81 @@ def _http(url: str) -> Any:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
+async def test_a_quiet_partition_keeps_being_flushed_until_its_windows_close(
+        any_broker: Any, make_queen: Any, monkeypatch: pytest.MonkeyPatch,
+        restart: bool) -> None:
+    # The idle flush visits the partitions cycled in the last few minutes (here 0.3 s). A
+    # partition that went quiet with a window still open must stay on that list until the
+    # window closes, even while other partitions keep cycling, and a restarted runner must
+    # learn which partitions it adopted hold open windows; otherwise the window is never
+    # emitted (a window longer than the recency period is the common case: 1-hour windows).
+    monkeypatch.setattr("queen.streams.runtime.runner.PARTITION_RECENCY_MS", 300)
+    queen = make_queen()
+    src, sink = await _sources(queen, any_broker)
+    query = any_broker.name("q")
+
+    def job(q: Queen) -> Stream:
+        return _summed(
+            Stream.from_(q.queue(src)).window_tumbling(seconds=3, idle_flush_ms=100)
+            .aggregate({"count": lambda v: 1, "sum": lambda v: v["v"]})
+        ).to(q.queue(sink))
+
+    runner = await job(queen).run(query_id=query, url=any_broker.url, max_wait_millis=100)
+    # The quiet message opens its window (broker and test share this machine's clock) about
+    # when the window starts, so the window outlives a restart of the runner.
+    await asyncio.sleep(3 - time.time() % 3)
+    await queen.queue(src).partition("quiet").push([{"data": {"v": 7}}])
+    await wait_for(lambda: _true(runner.metrics()["messagesTotal"] == 1))
+    if restart:
+        await runner.stop()
+        queen = make_queen()
+        runner = await job(queen).run(query_id=query, url=any_broker.url, max_wait_millis=100)
+    seen: List[Dict[str, Any]] = []
+    try:
+        for i in range(25):  # 5 s of traffic elsewhere: the quiet window ends within 3 s
+            await queen.queue(src).partition("busy").push([{"data": {"v": i}}])
+            await asyncio.sleep(0.2)
+            seen.extend(await drain(queen, sink, "verify"))
+        await asyncio.sleep(0.5)
+        seen.extend(await drain(queen, sink, "verify"))
+    finally:
+        await runner.stop()
+    quiet = [m["data"] for m in seen if m["partition"] == "quiet"]
+    assert [(d["count"], d["sum"]) for d in quiet] == [(1, 7)]
+    assert runner.metrics()["errorsTotal"] == 0
+
+
+async def test_an_idle_runner_stops_visiting_adopted_partitions_without_open_windows(
+        any_broker: Any, make_queen: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A started runner adopts every partition of the source. Those that hold no open window
+    # must leave the idle flush's list even when nothing is ever cycled again; otherwise an
+    # idle job on a queue of many partitions reads their state at every tick, forever.
+    monkeypatch.setattr("queen.streams.runtime.runner.PARTITION_RECENCY_MS", 200)
+    queen = make_queen()
+    src, sink = await _sources(queen, any_broker)
+    await push_values(queen, src, [f"p{i}" for i in range(5)], 1, lambda p, i: {"v": 1})
+    consumed = await drain(queen, src, "streams." + (query := any_broker.name("q")))
+    assert len(consumed) == 5  # the job's group has read everything: it stays idle
+    reads: List[str] = []
+    runner = await _tumbling_sum(queen, src, sink, flush_ms=50).run(
+        query_id=query, url=any_broker.url, max_wait_millis=100)
+    inner = runner.http._client._transport
+
+    class Counting(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/streams/v1/state/get":
+                reads.append(request.url.path)
+            return await inner.handle_async_request(request)
+
+    runner.http._client._transport = Counting()
+    try:
+        await asyncio.sleep(1.0)
+        before = len(reads)
+        await asyncio.sleep(1.0)
+    finally:
+        await runner.stop()
+    assert before >= 5  # each adopted partition was probed once
+    assert len(reads) == before  # and then no longer visited

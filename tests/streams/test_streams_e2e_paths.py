@@ -203,5 +203,55 @@ async def test_token_bucket_gate_allows_then_holds_the_rest(any_broker: Any,
     assert state[pid]["allowedTotal"] == 3 and state[pid]["tokens"] < 1
 
 
+async def test_gate_acks_the_messages_a_filter_dropped(any_broker: Any,
+                                                       make_queen: Any) -> None:
+    # Every message of the batch is filtered out before the gate: the cycle still acks them
+    # (the reference commits nothing, so they came back after each lease expiry, forever).
+    queen = make_queen()
+    src, sink = await _queues(queen, any_broker, lease=1)
+    await push_values(queen, src, ["p"], 4, lambda p, i: {"n": i})
+    runner = await (
+        Stream.from_(queen.queue(src))
+        .filter(lambda m: m["data"]["n"] > 100)
+        .gate(lambda v, ctx: True)
+        .to(queen.queue(sink))
+    ).run(query_id=any_broker.name("q"), url=any_broker.url)
+    try:
+        await wait_for(lambda: _is(runner.metrics()["cyclesTotal"] == 1))
+        await asyncio.sleep(2.5)  # past the 1 s lease: an unacked batch would be back
+        metrics = runner.metrics()
+    finally:
+        await runner.stop()
+    assert (metrics["cyclesTotal"], metrics["messagesTotal"], metrics["errorsTotal"]) == (1, 4, 0)
+    assert await drain(queen, sink, "verify") == []
+
+
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_stop_called_from_the_jobs_own_foreach(any_broker: Any, make_queen: Any) -> None:
+    # "Stop after the fifth value": stop() from inside a cycle must let that cycle commit
+    # (it used to close the client under it: an error, and the batch redelivered later).
+    queen = make_queen()
+    src, _ = await _queues(queen, any_broker)
+    await push_values(queen, src, ["p"], 5, lambda p, i: {"i": i})
+    seen: List[int] = []
+    job: Dict[str, Any] = {}
+
+    async def each(value: Any) -> None:
+        seen.append(value["i"])
+        if len(seen) == 5:
+            await job["runner"].stop()
+
+    job["runner"] = runner = await Stream.from_(queen.queue(src)).foreach(each).run(
+        query_id=any_broker.name("q"), url=any_broker.url)
+    try:
+        await wait_for(lambda: _is(runner._loop_task.done()))
+    finally:
+        await runner.stop()  # a second stop is harmless and waits for the first
+    metrics = runner.metrics()
+    assert (metrics["cyclesTotal"], metrics["messagesTotal"], metrics["errorsTotal"]) == (1, 5, 0)
+    assert seen == [0, 1, 2, 3, 4]
+    # The batch was acknowledged: the job's group has nothing left.
+    assert await drain(queen, src, "streams." + metrics["queryId"]) == []

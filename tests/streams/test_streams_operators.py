@@ -241,6 +241,34 @@ async def test_session_closed_by_gap_then_swept_deletes_the_stored_row() -> None
     assert result["stateOps"] == [{"type": "delete", "key": key}]
 
 
+class _NoState:
+    """A ``/streams/v1/state/get`` that finds no rows."""
+
+    async def post(self, path: str, body: Any) -> Dict[str, Any]:
+        assert path == "/streams/v1/state/get"
+        return {"success": True, "rows": []}
+
+
+async def test_processing_time_sessions_sweep_at_the_batch_time_not_the_wall_clock() -> None:
+    # A backlog from long ago (createdAt in 1970): events 10 s apart with a 30 s gap belong
+    # to one session. Sweeping at the wall clock would close it after every batch.
+    from queen.streams.runtime._windowing import session_cycle
+
+    stages = (Stream.from_({"name": "s"}).window_session(gap=30)
+              .reduce(lambda a, v: a + v).compile().stages)
+    envelopes = [{"msg": {}, "key": "a", "value": v, "createdMs": ts}
+                 for ts, v in ((1_000, 1), (11_000, 2))]
+    work = await session_cycle(_NoState(), "q", stages, envelopes, "p", None, _no_error)
+    assert work.emits == []
+    assert work.state_ops == [{"type": "upsert", "key": "sess:30\x1fopen\x1fa",
+                               "value": {"acc": 3, "sessionStart": 1_000,
+                                         "lastEventTime": 11_000}}]
+
+
+def _no_error(err: BaseException) -> None:
+    raise AssertionError(f"unexpected error: {err}")
+
+
 # -- gates ---------------------------------------------------------------------------------
 
 

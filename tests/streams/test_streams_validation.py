@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from queen import Stream, sliding_window_gate, token_bucket_gate
+from queen import (
+    QueenTypeError,
+    QueenValidationError,
+    Stream,
+    sliding_window_gate,
+    token_bucket_gate,
+)
 from queen.streams._options import run_options
 
 SRC = {"queueName": "src"}
@@ -64,7 +70,7 @@ def s() -> Stream:
      "builder or {'queueName': 'name'}."),
 ])
 def test_value_errors(make, message) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(QueenValidationError) as info:
         make()
     assert str(info.value) == message
 
@@ -74,9 +80,27 @@ def test_value_errors(make, message) -> None:
     (lambda: s().aggregate({"count": _f, "sum": 3}), "aggregate.sum must be callable"),
     (lambda: s().gate("allow"), ".gate(fn) requires a callable"),
     (lambda: token_bucket_gate(1, 1, cost_fn=5), "token_bucket_gate: cost_fn must be callable"),
+    (lambda: sliding_window_gate(1, 1, cost_fn=5),
+     "sliding_window_gate: cost_fn must be callable"),
+    (lambda: s().map(3), ".map(fn) requires a callable"),
+    (lambda: s().filter(None), ".filter(fn) requires a callable"),
+    (lambda: s().flat_map("x"), ".flat_map(fn) requires a callable"),
+    (lambda: s().key_by(1), ".key_by(fn) requires a callable"),
+    (lambda: s().reduce(0), ".reduce(fn) requires a callable"),
+    (lambda: s().foreach([]), ".foreach(fn) requires a callable"),
+    (lambda: s().window_tumbling(seconds=1, event_time="ts"),
+     "window_tumbling: event_time must be a callable"),
+    (lambda: s().window_tumbling(seconds=1, grace=5),
+     "window_tumbling() got an unexpected option 'grace'"),
+    (lambda: s().window_session(gap=1, size=3),
+     "window_session() got an unexpected option 'size'"),
+    (lambda: s().to({"queueName": "o"}, partition=5),
+     ".to() partition must be a string or a function of the value (got int)"),
+    (lambda: run_options({"batchsize": 5}), "run() got an unexpected option 'batchsize'"),
 ])
 def test_type_errors(make, message) -> None:
-    with pytest.raises(TypeError) as info:
+    # Typed, and still the TypeError the contract names.
+    with pytest.raises(QueenTypeError) as info:
         make()
     assert str(info.value) == message
 
@@ -108,7 +132,7 @@ def test_type_errors(make, message) -> None:
      ".gate() is incompatible with windowing/reduce in the same stream"),
 ])
 def test_chain_validation(make, message) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(QueenValidationError) as info:
         make().compile()
     assert str(info.value) == message
 
@@ -136,14 +160,19 @@ def test_flat_map_must_return_a_list() -> None:
     assert str(info.value) == "flat_map fn must return a list (got tuple)"
 
 
-async def test_run_requires_query_id_and_url() -> None:
-    with pytest.raises(ValueError) as info:
+async def test_run_requires_query_id_url_and_a_poppable_source() -> None:
+    with pytest.raises(QueenValidationError) as info:
         await s().map(_f).run(url="http://127.0.0.1:1")
     assert str(info.value) == "run requires query_id=..."
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(QueenValidationError) as info:
         await s().map(_f).run(query_id="q")
     assert str(info.value) == ("Stream.run requires url='<queen-url>' so the SDK can call "
                                "/streams/v1/* endpoints")
+    # A dict names a queue for config_hash, but the runner could never pop it: refused
+    # before anything is sent (port 1 has no broker).
+    with pytest.raises(QueenValidationError) as info:
+        await s().map(_f).run(query_id="q", url="http://127.0.0.1:1")
+    assert str(info.value).startswith("Stream.from_() needs the source queue's builder")
 
 
 def test_run_options_snake_and_camel_case() -> None:

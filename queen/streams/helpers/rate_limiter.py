@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from ..._errors import QueenTypeError, QueenValidationError
+
 __all__ = ["sliding_window_gate", "token_bucket_gate"]
 
 GateFn = Callable[[Any, Any], bool]
@@ -49,15 +51,16 @@ def token_bucket_gate(
     State keys: ``tokens``, ``lastRefillAt``, ``allowedTotal``, ``consumedTotal``.
 
     Raises:
-        ValueError: ``capacity`` or ``refill_per_sec`` is not a finite positive number.
-        TypeError: ``cost_fn`` is not callable.
+        QueenValidationError (a ValueError): ``capacity`` or ``refill_per_sec`` is not a
+            finite positive number.
+        QueenTypeError (a TypeError): ``cost_fn`` is not callable.
     """
     if not _positive(capacity):
-        raise ValueError("token_bucket_gate: capacity must be a positive number")
+        raise QueenValidationError("token_bucket_gate: capacity must be a positive number")
     if not _positive(refill_per_sec):
-        raise ValueError("token_bucket_gate: refill_per_sec must be a positive number")
+        raise QueenValidationError("token_bucket_gate: refill_per_sec must be a positive number")
     if not callable(cost_fn):
-        raise TypeError("token_bucket_gate: cost_fn must be callable")
+        raise QueenTypeError("token_bucket_gate: cost_fn must be callable")
 
     def token_bucket(value: Any, ctx: Any) -> bool:
         now = ctx.stream_time_ms
@@ -93,15 +96,16 @@ def sliding_window_gate(
     State keys: ``window``, ``currentCount``, ``previousCount``.
 
     Raises:
-        ValueError: ``limit`` or ``window_sec`` is not a finite positive number.
-        TypeError: ``cost_fn`` is not callable.
+        QueenValidationError (a ValueError): ``limit`` or ``window_sec`` is not a finite
+            positive number.
+        QueenTypeError (a TypeError): ``cost_fn`` is not callable.
     """
     if not _positive(limit):
-        raise ValueError("sliding_window_gate: limit must be a positive number")
+        raise QueenValidationError("sliding_window_gate: limit must be a positive number")
     if not _positive(window_sec):
-        raise ValueError("sliding_window_gate: window_sec must be a positive number")
+        raise QueenValidationError("sliding_window_gate: window_sec must be a positive number")
     if not callable(cost_fn):
-        raise TypeError("sliding_window_gate: cost_fn must be callable")
+        raise QueenTypeError("sliding_window_gate: cost_fn must be callable")
     window_ms = window_sec * 1000
 
     def sliding_window(value: Any, ctx: Any) -> bool:

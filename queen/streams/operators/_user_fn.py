@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
+from ..._errors import QueenTypeError
 from .._calls import two_arg
 
 __all__ = ["UserFunctionOperator"]
@@ -16,7 +17,7 @@ class UserFunctionOperator:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         if not callable(fn):
-            raise TypeError(f".{self.method}(fn) requires a callable")
+            raise QueenTypeError(f".{self.method}(fn) requires a callable")
         self.fn = fn
         self.config: Dict[str, Any] = {}
         self._call = two_arg(fn)

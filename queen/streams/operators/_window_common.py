@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from ..._errors import QueenTypeError, QueenValidationError
 from .._calls import is_awaitable
 from .._time import epoch_ms, iso_from_ms, parse_iso_ms
 from ..util.jsjson import js_number
@@ -55,14 +56,14 @@ def normalise_late_opts(on_late: Any) -> str:
         return "drop"
     if on_late == "include":
         return "include"
-    raise ValueError(f"on_late must be 'drop' or 'include' (got {on_late!r})")
+    raise QueenValidationError(f"on_late must be 'drop' or 'include' (got {on_late!r})")
 
 
 def every_to_ms(every: str) -> int:
     """The period of a cron ``every`` in ms."""
     period = EVERY_MS.get(every)
     if period is None:
-        raise ValueError(
+        raise QueenValidationError(
             f"window_cron: every must be one of second|minute|hour|day|week (got {every!r})"
         )
     return period
@@ -70,7 +71,7 @@ def every_to_ms(every: str) -> int:
 
 def _seconds_option(method: str, name: str, value: Any) -> Any:
     if not _is_number(value):
-        raise ValueError(f"{method}: {name} must be a number of seconds (got {value!r})")
+        raise QueenValidationError(f"{method}: {name} must be a number of seconds (got {value!r})")
     return value
 
 
@@ -102,10 +103,10 @@ class WindowOperator:
         if idle_flush_ms is None:
             idle_flush_ms = default_idle_ms
         if not _is_number(idle_flush_ms):
-            raise ValueError(f"{self.method}: idle_flush_ms must be a number (got "
+            raise QueenValidationError(f"{self.method}: idle_flush_ms must be a number (got "
                              f"{idle_flush_ms!r})")
         if event_time is not None and not callable(event_time):
-            raise TypeError(f"{self.method}: event_time must be a callable")
+            raise QueenTypeError(f"{self.method}: event_time must be a callable")
         self.grace_period = grace
         self.allowed_lateness = lateness
         self.grace_period_ms = _to_ms(grace)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Tuple
 
+from ..._errors import QueenTypeError, QueenValidationError
 from .._calls import is_awaitable
 from .reduce_op import ReduceOperator
 
@@ -68,14 +69,14 @@ class AggregateOperator(ReduceOperator):
 
     def __init__(self, extractors: Dict[str, Callable[[Any], Any]]) -> None:
         if not isinstance(extractors, dict):
-            raise TypeError("aggregate requires a dict of named extractors")
+            raise QueenTypeError("aggregate requires a dict of named extractors")
         fields: List[Field] = []
         for name, fn in extractors.items():
             if not callable(fn):
-                raise TypeError(f"aggregate.{name} must be callable")
+                raise QueenTypeError(f"aggregate.{name} must be callable")
             fields.append((name, fn, _FOLDS.get(name, _add)))
         if not fields:
-            raise ValueError("aggregate requires at least one extractor")
+            raise QueenValidationError("aggregate requires at least one extractor")
         initial: Dict[str, Any] = {}
         for name, _, _ in fields:
             if name in ("min", "max"):

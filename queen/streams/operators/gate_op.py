@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
+from ..._errors import QueenTypeError
 from .._calls import is_awaitable
 
 __all__ = ["GateContext", "GateOperator", "gate_decision"]
@@ -52,7 +53,7 @@ class GateOperator:
 
     def __init__(self, fn: Callable[[Any, Any], Any]) -> None:
         if not callable(fn):
-            raise TypeError(".gate(fn) requires a callable")
+            raise QueenTypeError(".gate(fn) requires a callable")
         self.fn = fn
         self.config: Dict[str, Any] = {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
+from ..._errors import QueenTypeError
 from .._calls import is_awaitable
 
 __all__ = ["KeyByOperator"]
@@ -18,7 +19,7 @@ class KeyByOperator:
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         if not callable(fn):
-            raise TypeError(".key_by(fn) requires a callable")
+            raise QueenTypeError(".key_by(fn) requires a callable")
         self.fn = fn
         self.config: Dict[str, Any] = {}
 

@@ -14,6 +14,7 @@ import copy
 import math
 from typing import Any, Callable, Dict, List, Optional
 
+from ..._errors import QueenTypeError
 from .._calls import is_awaitable
 from .._time import parse_iso_ms
 
@@ -59,7 +60,7 @@ class ReduceOperator:
 
     def __init__(self, fn: Callable[[Any, Any], Any], initial: Any = None) -> None:
         if not callable(fn):
-            raise TypeError(".reduce(fn) requires a callable")
+            raise QueenTypeError(".reduce(fn) requires a callable")
         self.fn = fn
         self.initial = initial
         self.config: Dict[str, Any] = {"hasInitial": initial is not None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from ..._errors import QueenTypeError, QueenValidationError
 from .._calls import is_awaitable
 
 __all__ = ["NO_SINK_NAME", "SinkOperator", "queue_name_of"]
@@ -43,7 +44,10 @@ class SinkOperator:
                  partition: Optional[Union[str, Callable[[Any], Any]]] = None) -> None:
         name = queue_name_of(queue_builder)
         if name is None:
-            raise ValueError(NO_SINK_NAME)
+            raise QueenValidationError(NO_SINK_NAME)
+        if partition is not None and not isinstance(partition, str) and not callable(partition):
+            raise QueenTypeError(".to() partition must be a string or a function of the value "
+                                 f"(got {type(partition).__name__})")
         self.queue_builder = queue_builder
         self.queue_name = name
         self.partition_resolver = partition

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from ..._errors import QueenValidationError
 from ._window_common import WindowOperator, every_to_ms
 
 __all__ = ["WEEK_EPOCH_OFFSET_MS", "WindowCronOperator"]
@@ -31,7 +32,8 @@ class WindowCronOperator(WindowOperator):
         on_late: Optional[str] = None,
     ) -> None:
         if not isinstance(every, str):
-            raise ValueError("window_cron requires every='second'|'minute'|'hour'|'day'|'week'")
+            raise QueenValidationError(
+                "window_cron requires every='second'|'minute'|'hour'|'day'|'week'")
         self.window_ms = self.single_window_ms = every_to_ms(every)
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           30000)

@@ -10,8 +10,9 @@ windowEnd: lastEventTime + gap, windowKey, value}`` for each closed one.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
+from ..._errors import QueenValidationError
 from .._calls import is_awaitable
 from .._time import iso_from_ms
 from ._window_common import MS_PER_SEC, WindowOperator, positive_number
@@ -47,7 +48,7 @@ class WindowSessionOperator(WindowOperator):
         on_late: Optional[str] = None,
     ) -> None:
         if not positive_number(gap):
-            raise ValueError("window_session requires gap=<positive number>")
+            raise QueenValidationError("window_session requires gap=<positive number>")
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           1000)
         self.gap = gap
@@ -61,9 +62,6 @@ class WindowSessionOperator(WindowOperator):
 
     def open_session_state_key(self, user_key: str) -> str:
         return self.open_prefix + user_key
-
-    def windows(self, ts: int) -> Iterable[Tuple[int, int]]:  # pragma: no cover - unused
-        return ()
 
     def _annotated(self, env: Dict[str, Any], ts: int) -> List[Dict[str, Any]]:
         # Sessions are built by run_session, so only the timestamp is added.

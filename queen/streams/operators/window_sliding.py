@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional, Tuple
 
+from ..._errors import QueenValidationError
 from ._window_common import MS_PER_SEC, WindowOperator, positive_number
 
 __all__ = ["WindowSlidingOperator"]
@@ -30,11 +31,11 @@ class WindowSlidingOperator(WindowOperator):
         on_late: Optional[str] = None,
     ) -> None:
         if not positive_number(size):
-            raise ValueError("window_sliding requires size=<positive number>")
+            raise QueenValidationError("window_sliding requires size=<positive number>")
         if not positive_number(slide):
-            raise ValueError("window_sliding requires slide=<positive number>")
+            raise QueenValidationError("window_sliding requires slide=<positive number>")
         if size % slide != 0:
-            raise ValueError(
+            raise QueenValidationError(
                 f"window_sliding: size ({self.tag_number(size)}) must be an integer multiple "
                 f"of slide ({self.tag_number(slide)}) to keep the per-event window count finite"
             )

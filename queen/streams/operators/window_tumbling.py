@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from ..._errors import QueenValidationError
 from ._window_common import MS_PER_SEC, WindowOperator, positive_number
 
 __all__ = ["WindowTumblingOperator"]
@@ -24,7 +25,7 @@ class WindowTumblingOperator(WindowOperator):
         on_late: Optional[str] = None,
     ) -> None:
         if not positive_number(seconds):
-            raise ValueError("window_tumbling requires seconds=<positive number>")
+            raise QueenValidationError("window_tumbling requires seconds=<positive number>")
         self._init_common(grace_period, idle_flush_ms, event_time, allowed_lateness, on_late,
                           5000)
         self.seconds = seconds

@@ -11,6 +11,10 @@ adopts the new watermark, so its in-memory watermark never runs ahead of the sto
 * Sessions: the same around :meth:`WindowSessionOperator.run_session`.
 * Idle flush: the ripe rows (``windowEnd <= clock - grace``) are emitted and deleted; open
   sessions are swept at the clock.
+
+In processing-time mode each of them also says until when the partition holds an open
+window (``Work.open_until``), so that the runner keeps flushing a partition that went quiet
+until its last window has closed.
 """
 
 from __future__ import annotations
@@ -31,16 +35,52 @@ Report = Callable[[BaseException], None]
 
 
 class Work:
-    """What one cycle commits besides the ack, and what it changes in memory once committed."""
+    """What one cycle commits besides the ack, and what it changes in memory once committed.
 
-    __slots__ = ("emits", "late", "state_ops", "watermark")
+    ``open_until`` is the wall-clock time (epoch ms) by which every window of the partition
+    that is still open once this work is committed is due to close (``end + grace``): 0 when
+    none is open, None when unknown (event time, or a flush that read only ripe rows).
+    """
+
+    __slots__ = ("emits", "late", "open_until", "state_ops", "watermark")
 
     def __init__(self, state_ops: List[Dict[str, Any]], emits: List[Dict[str, Any]],
-                 watermark: Optional[int] = None, late: int = 0) -> None:
+                 watermark: Optional[int] = None, late: int = 0,
+                 open_until: Optional[int] = None) -> None:
         self.state_ops = state_ops
         self.emits = emits
         self.watermark = watermark
         self.late = late
+        self.open_until = open_until
+
+
+EndOf = Callable[[Any], Optional[float]]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _window_end(row: Any) -> Optional[float]:
+    end = row.get("windowEnd") if isinstance(row, dict) else None
+    return end if _number(end) else None
+
+
+def _open_until(rows: Dict[str, Any], ops: List[Dict[str, Any]], prefix: str, end_of: EndOf,
+                grace_ms: int) -> int:
+    """The latest ``end + grace`` of the rows under ``prefix`` once ``ops`` are applied
+    (0 when no row is left)."""
+    ends = {key: end_of(row) for key, row in rows.items() if key.startswith(prefix)}
+    for op in ops:
+        key = op["key"]
+        if not key.startswith(prefix):
+            continue
+        if op["type"] == "delete":
+            ends.pop(key, None)
+        else:
+            ends[key] = end_of(op.get("value"))
+    known = [end for end in ends.values() if end is not None]
+    return int(max(known)) + grace_ms if known else 0
 
 
 def _stored_watermark(loaded: Dict[str, Any]) -> Optional[int]:
@@ -106,8 +146,10 @@ async def window_cycle(http: Any, query_id: str, stages: Stages, envelopes: List
     result = await reducer.run(annotated, loaded, clock, window.operator_tag,
                                window.grace_period_ms)
     ops = result["stateOps"]
+    open_until = None if window.event_time_fn else _open_until(
+        loaded, ops, window.operator_tag + SEP, _window_end, window.grace_period_ms)
     _with_watermark(ops, new_wm)
-    return Work(ops, result["emits"], new_wm, late)
+    return Work(ops, result["emits"], new_wm, late, open_until)
 
 
 async def session_cycle(http: Any, query_id: str, stages: Stages,
@@ -136,32 +178,48 @@ async def session_cycle(http: Any, query_id: str, stages: Stages,
     result = await window.run_session(enriched, sessions, reducer.fn, reducer.session_initial,
                                       now, reducer.emit_value)
     ops = result["stateOps"]
+    open_until = None if window.event_time_fn else _sessions_open_until(window, sessions, ops)
     _with_watermark(ops, new_wm)
-    return Work(ops, result["emits"], new_wm, late)
+    return Work(ops, result["emits"], new_wm, late, open_until)
+
+
+def _sessions_open_until(window: Any, sessions: Dict[str, Any], ops: List[Dict[str, Any]]
+                         ) -> int:
+    def end_of(row: Any) -> Optional[float]:
+        last = row.get("lastEventTime") if isinstance(row, dict) else None
+        return last + window.gap_ms if _number(last) else None
+
+    return _open_until(sessions, ops, window.open_prefix, end_of, window.grace_period_ms)
 
 
 async def flush_partition(http: Any, query_id: str, stages: Stages, partition_id: str,
-                          clock: float) -> Optional[Work]:
-    """The idle flush of one partition at ``clock``; None when there is nothing to emit."""
+                          clock: float, probe: bool = False) -> Work:
+    """The idle flush of one partition at ``clock`` (empty when there is nothing to emit).
+
+    ``probe`` reads the open windows too, to learn ``open_until`` (a restarted runner
+    probes the partitions it adopted); otherwise only the ripe rows are read.
+    """
     window, reducer = stages.window, stages.reducer
-    assert window is not None
+    assert window is not None and reducer is not None
+    processing_time = window.event_time_fn is None
     if window.window_kind == "session":
-        if reducer is None:
-            return None
         loaded = await get_state(http, query_id, partition_id, [],
                                  key_prefix=window.open_prefix)
-        if not loaded:
-            return None
         result = await window.run_session([], loaded, reducer.fn, reducer.session_initial,
                                           clock, reducer.emit_value)
-        return Work(result["stateOps"], result["emits"]) if result["emits"] else None
+        swept = result["stateOps"]
+        return Work(swept, result["emits"], open_until=_sessions_open_until(
+            window, loaded, swept) if processing_time else None)
     ripe = clock - window.grace_period_ms
     if ripe < 0:
-        return None
+        return Work([], [])
     tag = window.operator_tag
-    rows = await get_state(http, query_id, partition_id, [], key_prefix=tag + SEP,
-                           ripe_at_or_before=int(ripe))
-    finish = reducer.emit_value if reducer is not None else (lambda acc: acc)
+    stored = await get_state(http, query_id, partition_id, [], key_prefix=tag + SEP,
+                             ripe_at_or_before=None if probe else int(ripe))
+    # A probe reads the open rows too; the broker's ripe_at_or_before filter is applied here.
+    rows = {k: v for k, v in stored.items()
+            if (end := _window_end(v)) is not None and end <= ripe} if probe else stored
+    finish = reducer.emit_value
     ops: List[Dict[str, Any]] = []
     emits: List[Dict[str, Any]] = []
     for sk, value in rows.items():
@@ -176,4 +234,6 @@ async def flush_partition(http: Any, query_id: str, stages: Stages, partition_id
                       "windowEnd": row.get("windowEnd"), "windowKey": parts["windowKey"],
                       "value": finish(row.get("acc", value))})
         ops.append({"type": "delete", "key": sk})
-    return Work(ops, emits) if emits else None
+    open_until = _open_until(stored, ops, tag + SEP, _window_end, window.grace_period_ms) \
+        if probe and processing_time else None
+    return Work(ops, emits, open_until=open_until)

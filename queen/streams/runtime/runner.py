@@ -14,8 +14,14 @@ double count), or the cycle's upsert could land before the flush's delete (a los
 take the partition's ``asyncio.Lock`` for the whole read-compute-commit sequence, so they
 are serialised per partition (D23a); cycles of different partitions run concurrently.
 Several runners on one query are kept apart by the broker's partition leases for cycles;
-the idle flush of a partition is meant for the runner that cycles it (it only visits
-partitions it cycled in the last five minutes).
+the idle flush of a partition is meant for the runner that cycles it.
+
+Which partitions the idle flush visits: those cycled in the last five minutes, as in the
+reference runners, and also, in processing time, every partition until the last window it
+holds open has closed (a partition that goes quiet with a one-hour window open is flushed
+when that hour ends). A started runner adopts every partition of the source and learns
+from its first flush which of them hold open windows, so the windows a stopped or killed
+predecessor left open are emitted too.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ import asyncio
 import contextlib
 import math
 import time
+from contextvars import ContextVar
 from typing import Any, Dict, List, Optional
 
+from ..._errors import QueenValidationError
 from .._calls import is_awaitable
+from .._options import RUN_ALIASES
 from .._plan import CompiledStream
 from .._time import now_iso, parse_iso_ms
 from ..operators.sink_op import queue_name_of
@@ -42,14 +51,38 @@ from .streams_http_client import StreamsHttpClient
 __all__ = ["Runner"]
 
 NO_URL = "Stream.run requires url='<queen-url>' so the SDK can call /streams/v1/* endpoints"
+NO_SOURCE = ("Stream.from_() needs the source queue's builder, e.g. queen.queue('name'): "
+             "the runner pops it")
 IDLE_SLEEP_S = 0.1
 POP_ERROR_SLEEP_S = 0.5
 PARTITION_RECENCY_MS = 5 * 60 * 1000
 STOP_FLUSH_WAIT_S = 1.0
-_CAMEL = {"queryId": "query_id", "batchSize": "batch_size", "maxPartitions": "max_partitions",
-          "maxWaitMillis": "max_wait_millis", "subscriptionMode": "subscription_mode",
-          "subscriptionFrom": "subscription_from", "consumerGroup": "consumer_group",
-          "onError": "on_error", "bearerToken": "bearer_token"}
+# The camelCase option names of queen-mq's Runner (which Stream.run passes on) as well.
+_CAMEL = {"queryId": "query_id", **RUN_ALIASES}
+_SNAKE_TO_CAMEL = {snake: camel for camel, snake in _CAMEL.items()}
+
+
+# The runner whose loop or idle flush runs the current code: set in those tasks, so the user
+# functions they call (and the on_error tasks they start) see it.
+_RUNNING: ContextVar[Optional[Runner]] = ContextVar("queen_streams_runner", default=None)
+
+
+class _Seen:
+    """A partition the idle flush visits: for the recency period after its last cycle, or
+    after its last open window is due to close, whichever is later (epoch ms)."""
+
+    __slots__ = ("cycled", "name", "open_until", "probe")
+
+    def __init__(self, name: Any, cycled: float, open_until: float = 0,
+                 probe: bool = False) -> None:
+        self.name = name
+        self.cycled = cycled
+        self.open_until = open_until
+        self.probe = probe  # adopted at start-up: its open windows are not known yet
+
+    @property
+    def until(self) -> float:
+        return max(self.cycled, self.open_until)
 
 
 class _Group:
@@ -80,11 +113,15 @@ class Runner:
         options = {_CAMEL.get(k, k): v for k, v in options.items()}
         query_id = query_id or options.pop("query_id", None)
         if not query_id:
-            raise ValueError("run requires query_id=...")
+            raise QueenValidationError("run requires query_id=...")
         if not url:
-            raise ValueError(NO_URL)
+            raise QueenValidationError(NO_URL)
         self.stream = stream
         self.query_id: str = query_id
+        # queen-mq's Runner keeps what it was built with, in camelCase, as ``options``.
+        self.options: Dict[str, Any] = {"queryId": query_id, "url": url, "stream": stream,
+                                        **{_SNAKE_TO_CAMEL.get(k, k): v
+                                           for k, v in options.items()}}
         self.batch_size = int(options.get("batch_size") or 200)
         self.max_partitions = int(options.get("max_partitions") or 4)
         wait = options.get("max_wait_millis")
@@ -104,12 +141,13 @@ class Runner:
             subscription_mode=self.subscription_mode, subscription_from=self.subscription_from)
         self._server_query_id: Optional[str] = None
         self._stopped = False
+        self._stopping: Optional[asyncio.Future[None]] = None
         self._loop_task: Optional[asyncio.Task[None]] = None
         self._flush_task: Optional[asyncio.Task[None]] = None
         self._pop_task: Optional[asyncio.Future[Any]] = None
         self._flushing = False
         self._locks: Dict[str, asyncio.Lock] = {}
-        self._recent: Dict[str, Any] = {}  # partition id -> (name, last cycle ms)
+        self._recent: Dict[str, _Seen] = {}  # the partitions the idle flush visits
         self._watermarks: Dict[str, int] = {}  # partition id -> committed watermark
         self._hooks: set[asyncio.Future[Any]] = set()
         self._stats: Dict[str, Any] = {
@@ -129,11 +167,16 @@ class Runner:
         """Register the query and start the loop (and the idle flush when the window has one).
 
         Raises:
+            QueenValidationError: the source is not a queue builder (nothing is sent).
             StreamsConfigHashMismatch, StreamsRegisterFailed, StreamsHttpError.
         """
         stages = self.stream.stages
         sink = stages.sink
-        source_name = queue_name_of(self.stream.source, dict_keys=False) or ""
+        source = self.stream.source
+        source_name = queue_name_of(source, dict_keys=False)
+        if not source_name or not callable(getattr(source, "pop", None)):
+            await self.http.close()
+            raise QueenValidationError(NO_SOURCE)
         try:
             reg = await register_query(
                 self.http, name=self.query_id, source_queue=source_name,
@@ -173,11 +216,23 @@ class Runner:
             return
         now = time.time() * 1000
         for pid, name in found:
-            self._recent.setdefault(pid, (name, now))
+            # Kept as if just cycled until its first flush has probed its open windows.
+            self._recent.setdefault(pid, _Seen(name, 0, open_until=now, probe=True))
 
     async def stop(self) -> None:
-        """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close."""
+        """Stop popping, let in-flight cycles and a running flush (up to 1 s) finish, close.
+
+        Called again, it waits for the same shutdown. Called from the job's own functions (a
+        ``foreach`` that stops after its last value, an ``on_error``), it returns at once and
+        the shutdown goes on beside the cycle that called it, which still commits.
+        """
         self._stopped = True
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        if _RUNNING.get() is not self:
+            await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
         flush = self._flush_task
         if flush is not None:
             if self._flushing:
@@ -228,6 +283,7 @@ class Runner:
     # -- the main loop -------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        _RUNNING.set(self)
         while not self._stopped:
             try:
                 self._pop_task = asyncio.ensure_future(self._source.pop())
@@ -273,9 +329,18 @@ class Runner:
 
     def _touch(self, group: _Group) -> None:
         now = time.time() * 1000
-        self._recent[group.partition_id] = (group.partition_name, now)
+        seen = self._recent.get(group.partition_id)
+        if seen is None:
+            self._recent[group.partition_id] = _Seen(group.partition_name, now)
+        else:
+            seen.name = group.partition_name or seen.name
+            seen.cycled = now
+        self._forget_stale(now)
+
+    def _forget_stale(self, now: float) -> None:
+        # Called by cycles and by every flush tick, so an idle runner forgets too.
         cutoff = now - PARTITION_RECENCY_MS
-        for pid in [p for p, (_, at) in self._recent.items() if at < cutoff]:
+        for pid in [p for p, s in self._recent.items() if s.until < cutoff]:
             del self._recent[pid]
             lock = self._locks.get(pid)
             if lock is not None and not lock.locked():
@@ -358,6 +423,11 @@ class Runner:
     def _committed(self, partition_id: str, work: Work, push_items: List[Any]) -> None:
         if work.watermark is not None:
             self._watermarks[partition_id] = work.watermark
+        seen = self._recent.get(partition_id)
+        if seen is not None and work.open_until is not None:
+            # Every open window of the partition was in view: this replaces what was known.
+            seen.open_until = work.open_until
+            seen.probe = False
         stats = self._stats
         stats["stateOpsTotal"] += len(work.state_ops)
         stats["pushItemsTotal"] += len(push_items)
@@ -368,6 +438,7 @@ class Runner:
     async def _flush_loop(self, interval_ms: int) -> None:
         # Sequential ticks: a tick that outlasts the interval delays the next one instead of
         # overlapping it.
+        _RUNNING.set(self)
         while not self._stopped:
             await asyncio.sleep(interval_ms / 1000.0)
             if self._stopped:
@@ -383,19 +454,20 @@ class Runner:
                 self._flushing = False
 
     async def _flush_tick(self) -> None:
-        for pid, (pname, _) in list(self._recent.items()):
+        self._forget_stale(time.time() * 1000)
+        for pid, seen in list(self._recent.items()):
             if self._stopped:
                 break
             try:
                 async with self._lock(pid):
-                    await self._flush_one(pid, pname)
+                    await self._flush_one(pid, seen)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 self._report(err, "flush", pid)
         self._stats["lastFlushAt"] = now_iso()
 
-    async def _flush_one(self, partition_id: str, partition_name: Any) -> None:
+    async def _flush_one(self, partition_id: str, seen: _Seen) -> None:
         stages = self.stream.stages
         window = stages.window
         assert window is not None and self._server_query_id is not None
@@ -407,11 +479,11 @@ class Runner:
         else:
             clock = math.floor(time.time() * 1000)
         work = await flush_partition(self.http, self._server_query_id, stages, partition_id,
-                                     clock)
-        if work is None:
-            return
-        push_items = await finish_emits(stages, work.emits, partition_id, partition_name)
-        await commit_cycle(self.http, self._server_query_id, partition_id, self.consumer_group,
-                           work.state_ops, push_items, None)
-        self._stats["flushCyclesTotal"] += 1
+                                     clock, probe=seen.probe)
+        push_items: List[Any] = []
+        if work.emits or work.state_ops:
+            push_items = await finish_emits(stages, work.emits, partition_id, seen.name)
+            await commit_cycle(self.http, self._server_query_id, partition_id,
+                               self.consumer_group, work.state_ops, push_items, None)
+            self._stats["flushCyclesTotal"] += 1
         self._committed(partition_id, work, push_items)

@@ -21,7 +21,7 @@ from typing import Any, Dict, Mapping, Optional
 import httpx
 import orjson
 
-from ..._errors import StreamsHttpError
+from ..._errors import QueenValidationError, StreamsHttpError
 from ..._http import _retry_after_millis
 from ..._speedups import dumps_payload
 from ..._transport import RawResponse, RouterTransport, Transport
@@ -75,7 +75,7 @@ class StreamsHttpClient:
         headers: Optional[Mapping[str, str]] = None,
     ) -> None:
         if not url:
-            raise ValueError("StreamsHttpClient requires url")
+            raise QueenValidationError("StreamsHttpClient requires url")
         self.url = url.rstrip("/")
         self.bearer_token = bearer_token
         self.timeout_ms = timeout_ms

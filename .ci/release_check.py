@@ -27,13 +27,10 @@ def version() -> str:
     return match.group(1)
 
 
-def problems(tag: Optional[str] = None) -> List[str]:
-    """What disagrees with the version (empty when everything agrees)."""
-    current = version()
+def problems(current: str, changelog: str, tag: Optional[str] = None) -> List[str]:
+    """What disagrees with the version ``current`` (empty when everything agrees)."""
     found: List[str] = []
-    heading = re.search(
-        rf"^## \[{re.escape(current)}\] - (.+)$", CHANGELOG.read_text(), re.MULTILINE
-    )
+    heading = re.search(rf"^## \[{re.escape(current)}\] - (.+)$", changelog, re.MULTILINE)
     if not heading:
         found.append(f"CHANGELOG.md has no '## [{current}] - <date>' entry for {current}")
     if tag is not None:
@@ -44,11 +41,16 @@ def problems(tag: Optional[str] = None) -> List[str]:
     return found
 
 
+def check(tag: Optional[str] = None) -> List[str]:
+    """:func:`problems` of this checkout."""
+    return problems(version(), CHANGELOG.read_text(), tag)
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tag", help="the git tag being released, e.g. v0.1.0")
     args = parser.parse_args(argv)
-    found = problems(args.tag)
+    found = check(args.tag)
     for problem in found:
         print(f"release check: {problem}", file=sys.stderr)
     if not found:

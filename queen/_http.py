@@ -75,6 +75,8 @@ def _http_error(method: str, url: str, response: RawResponse) -> QueenHttpError:
         method=method,
         url=url,
         retry_after_millis=_retry_after_millis(response),
+        headers=response.headers,
+        content=response.body,
     )
 
 
@@ -190,6 +192,8 @@ class HttpClient:
                     raise
                 last = exc
             except (QueenConnectionError, QueenServerError) as exc:
+                if not exc.retriable:
+                    raise  # a configuration error: no retry can cure it
                 last = exc
             if attempt < self._attempts - 1:
                 delay = self._delay * 2**attempt
@@ -237,6 +241,8 @@ class HttpClient:
                 balancer.mark_unhealthy(url)
                 last = exc
             except QueenConnectionError as exc:
+                if not exc.retriable:
+                    raise  # a configuration error: no other server can cure it
                 balancer.mark_unhealthy(url)
                 last = exc
             except QueenServerError as exc:
@@ -249,5 +255,5 @@ class HttpClient:
                 f"Request failed for {url}: {method} {path} - {last}",
             )
         if last is None:
-            last = QueenConnectionError(f"No server could be tried for {method} {path}")
+            last = QueenConnectionError("no server could be tried", method=method, url=path)
         raise last

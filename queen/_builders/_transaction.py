@@ -8,13 +8,14 @@ dead-letters at once, a duplicate ``transactionId`` aborts the whole transaction
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 
-from .._errors import QueenError, QueenServerError
+from .._errors import QueenError, QueenServerError, QueenValidationError
 from .._items import item_payload
 from .._paths import check_name
 from .._speedups import dumps_payload, is_uuid
-from ._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
+from ..types import TransactionResponse
+from ._ids import MISSING_ID, MISSING_PARTITION, check_ack_args, message_address, status_text
 
 if TYPE_CHECKING:
     from .._client import Queen
@@ -32,11 +33,18 @@ class TransactionBuilder:
 
     def ack(
         self,
-        messages: Union[Dict[str, Any], Sequence[Dict[str, Any]]],
+        messages: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]],
         status: Union[str, bool] = "completed",
-        context: Optional[Dict[str, Any]] = None,
+        context: Optional[Mapping[str, Any]] = None,
     ) -> TransactionBuilder:
-        """One ``ack`` operation per message; the group comes from ``context``."""
+        """One ``ack`` operation per message; the group comes from ``context``.
+
+        Raises:
+            QueenValidationError: a message without ``transactionId``/``id`` or
+                ``partitionId`` (a ``ValueError``); QueenTypeError for a ``status`` or
+                ``context`` of the wrong type.
+        """
+        check_ack_args(status, context)
         group = None
         if context:
             group = context.get("consumer_group", context.get("group"))
@@ -44,9 +52,9 @@ class TransactionBuilder:
         for message in messages if isinstance(messages, (list, tuple)) else [messages]:
             tx, partition_id, lease = message_address(message)
             if not tx:
-                raise ValueError(MISSING_ID)
+                raise QueenValidationError(MISSING_ID)
             if not partition_id:
-                raise ValueError(MISSING_PARTITION)
+                raise QueenValidationError(MISSING_PARTITION)
             op: Dict[str, Any] = {
                 "type": "ack",
                 "transactionId": tx,
@@ -70,7 +78,7 @@ class TransactionBuilder:
             {"operations": self.operations, "requiredLeases": self.required_leases}
         )
 
-    async def commit(self) -> Dict[str, Any]:
+    async def commit(self) -> TransactionResponse:
         """Send the transaction; returns the broker answer when it reports success.
 
         Raises:
@@ -82,7 +90,7 @@ class TransactionBuilder:
         self._queen._ensure_open()
         result = await self._queen._http.request("POST", "/api/v1/transaction", body=self.body)
         if isinstance(result, dict) and result.get("success"):
-            return result
+            return cast(TransactionResponse, result)
         error = result.get("error") if isinstance(result, dict) else None
         raise QueenServerError(str(error or "Transaction failed"), body=result)
 

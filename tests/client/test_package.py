@@ -9,10 +9,10 @@ import re
 import queen
 import queen.types
 
-# §1.2 + §1.3 of the contract, plus our additions QueenValidationError and QueenPayloadError
-# and __reference_version__. The streams SDK entry points of §1.2 (Stream, token_bucket_gate,
-# sliding_window_gate) are not implemented yet, so they are not part of the expected surface
-# until queen.streams lands; this set must then gain them.
+# §1.2 + §1.3 of the contract, plus our additions QueenValidationError, QueenTypeError and
+# QueenPayloadError and __reference_version__. The streams SDK entry points of §1.2 (Stream,
+# token_bucket_gate, sliding_window_gate) are not implemented yet, so they are not part of
+# the expected surface until queen.streams lands; this set must then gain them.
 EXPECTED_ALL = {
     "Queen",
     "Admin",
@@ -35,6 +35,7 @@ EXPECTED_ALL = {
     "QueenServerError",
     "QueenUnsupportedError",
     "QueenValidationError",
+    "QueenTypeError",
     "QueenPayloadError",
     "StreamsError",
     "StreamsHttpError",

@@ -259,11 +259,13 @@ async def test_alpn_falls_back_to_http1_when_nginx_offers_only_http1(ingress):
 
 async def test_prior_knowledge_against_the_http1_only_broker_names_the_option():
     async with QueenTestServer(http2=False) as server:
-        queen = _client(server.url, http2_prior_knowledge=True, retry_attempts=1)
+        queen = _client(server.url, http2_prior_knowledge=True, retry_attempts=5)
         with pytest.raises(QueenConnectionError, match="http2_prior_knowledge") as info:
             await asyncio.wait_for(queen.queue("pk").create(), GUARD)
         assert "rejected HTTP/2 prior knowledge" in str(info.value)
-        assert info.value.retriable
+        # A configuration error: raised at once, not retried.
+        assert info.value.retriable is False
+        assert server.nodes[0].accepted_connections == 1
         await queen.close()
         queen = _client(server.url)  # the default: HTTP/1.1
         await queen.queue("pk").create()

@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from bench.runners import streams_scenario
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 REF_VENV = os.path.join(BENCH, ".venv-ref")
@@ -51,11 +53,16 @@ TITLES = {
 }
 
 
+# The streams scenario lives in bench/runners/streams_scenario.py.
+SCENARIOS.append(streams_scenario.NAME)
+TITLES[streams_scenario.NAME] = streams_scenario.TITLE
+
 SHORT = {
     "push1": "push 100/req\n1 in flight", "push8": "push 100/req\n8 in flight",
     "buffered": "buffered\nproducer", "pop_ack": "pop 100\n+ batch ack",
     "consume": "consume()\nconcurrency 4", "responder1": "push, responder\n1 in flight",
     "responder8": "push, responder\n8 in flight",
+    streams_scenario.NAME: streams_scenario.SHORT,
 }
 
 
@@ -126,6 +133,8 @@ def node_status() -> Tuple[Optional[str], str]:
 def runner_argv(client: str, scenario: str, params: Dict[str, Any], ref: Optional[str],
                 node: Optional[str]) -> Optional[List[str]]:
     blob = json.dumps(params)
+    if scenario == streams_scenario.NAME:
+        return streams_scenario.argv(client, blob, ref, sys.executable)
     py = os.path.join(BENCH, "runners", "queen_client.py")
     bare = os.path.join(BENCH, "runners", "bare.py")
     if client == "turbo":
@@ -169,6 +178,7 @@ def plan(quick: bool) -> Dict[str, Dict[str, Any]]:
         "latency": {"rounds": 200 if quick else 500},
         "responder1": {"n": 2 * n}, "responder8": {"n": 2 * n},
         "memory": {"n": 1_000_000, "max_bytes": 512 * 1024 * 1024},
+        streams_scenario.NAME: streams_scenario.params(quick),
     }
 
 
@@ -211,7 +221,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                         cmd = runner_argv(client, scenario, p, ref, node)
                         if cmd is None:
                             continue
-                        result = run_one(cmd, client, 300 if scenario == "memory" else 120)
+                        result = run_one(cmd, client, streams_scenario.TIMEOUT_S
+                                         if scenario == streams_scenario.NAME else
+                                         300 if scenario == "memory" else 120)
                         log(f"round {r + 1}/{rounds} {scenario:<10} {client:<9} "
                             f"{_brief(result)}")
                         raw.setdefault((scenario, client), []).append(result)

@@ -21,7 +21,7 @@ a space).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Iterable, Optional, Set, Tuple
 from urllib.parse import quote
 
 from ._errors import QueenTypeError, QueenValidationError
@@ -34,6 +34,11 @@ MAX_NAME_LENGTH = 255  # VARCHAR(255) on the broker
 _FORBIDDEN = frozenset("/?" + "".join(map(chr, range(0x21))) + "\x7f")
 
 
+# Names already checked: a producer or consumer names the same few queues on every call.
+_CHECKED: Set[str] = set()
+_CHECKED_MAX = 4096
+
+
 def check_name(value: Any, what: str) -> str:
     """``value`` if it is a name the broker can address everywhere (see the module docstring).
 
@@ -42,6 +47,8 @@ def check_name(value: Any, what: str) -> str:
         QueenValidationError: empty, longer than 255 characters, or holding a character
             that cannot appear raw in a URL path segment.
     """
+    if type(value) is str and value in _CHECKED:
+        return value
     if not isinstance(value, str):
         raise QueenTypeError(f"{what} must be a string, got {describe(value)}")
     if not value:
@@ -56,6 +63,8 @@ def check_name(value: Any, what: str) -> str:
             f"{what} {value!r} contains {bad!r}: the broker addresses names raw in URL paths, "
             "where '/', '?', spaces and control characters cannot appear"
         )
+    if len(_CHECKED) < _CHECKED_MAX:
+        _CHECKED.add(value)
     return value
 
 

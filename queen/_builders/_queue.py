@@ -177,9 +177,11 @@ class QueueBuilder:
 
     def push(self, payload: Union[Dict[str, Any], List[Dict[str, Any]]]) -> PushBuilder:
         """Encode the items now and return the awaitable :class:`PushBuilder`."""
-        name = _name_required(self._queue_name, "push operation")
-        encoder = self._queen._encoder(name, self._partition)
-        if isinstance(payload, (list, tuple)):
+        name = self._queue_name
+        if not name:
+            _name_required(name, "push operation")
+        encoder = self._queen._encoder(name, self._partition)  # type: ignore[arg-type]
+        if type(payload) is list or isinstance(payload, tuple):
             items = payload
         elif isinstance(payload, dict):
             items = [payload]

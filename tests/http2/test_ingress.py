@@ -271,3 +271,19 @@ async def test_prior_knowledge_against_the_http1_only_broker_names_the_option():
         await queen.queue("pk").create()
         assert queen.http_protocols == {server.url: "HTTP/1.1"}
         await queen.close()
+
+
+@pytest.mark.parametrize("server", ["tls", "h1", "h2c"])
+async def test_raw_names_through_the_ingress(ingress, server):
+    # Names travel raw (the broker never decodes a path): nginx passes the raw target on.
+    url = ingress.nginx.url(server)
+    options = {} if server == "h2c" else {"tls_ca_bundle": ingress.pki.ca}
+    if server == "h2c":
+        options["http2_prior_knowledge"] = True
+    name = f"ümlaut-{uuid.uuid4().hex[:6]}#1%"
+    queen = _client(url, **options)
+    await queen.queue(name).partition("p😀").push([{"data": {"n": 1}}])
+    (message,) = await queen.queue(name).partition("p😀").batch(1).wait(False).pop()
+    assert (message["data"], message["partition"]) == ({"n": 1}, "p😀")
+    assert (await queen.queue(name).delete())["existed"] is True
+    await queen.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import os
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Queen"]
 
+PathText = Union[str, "os.PathLike[str]"]
+
 
 class Queen:
     """Client of a Queen MQ 0.15 broker.
@@ -90,15 +93,15 @@ class Queen:
         enable_failover: Optional[bool] = None,
         health_retry_after_millis: Optional[int] = None,
         bearer_token: Optional[str] = None,
-        headers: Optional[Dict[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
         handle_signals: Optional[bool] = None,
         logger: Any = None,
         retry_429: Optional[bool] = None,
         transport: Optional[Transport] = None,
         http2_prior_knowledge: Optional[bool] = None,
-        tls_ca_bundle: Optional[str] = None,
-        tls_client_cert: Optional[str] = None,
-        tls_client_key: Optional[str] = None,
+        tls_ca_bundle: Optional[PathText] = None,
+        tls_client_cert: Optional[PathText] = None,
+        tls_client_key: Optional[PathText] = None,
         tls_insecure_skip_verify: Optional[bool] = None,
     ) -> None:
         keywords = {

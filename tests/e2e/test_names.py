@@ -56,8 +56,11 @@ async def test_an_accepted_name_works_in_every_position(
             [{"data": {"n": n}} for n in (1, 2, 3)]
         )
 
-        # The partition route of pop(), in a consumer group.
-        popped = await queen.queue(queue).partition(partition).group(group).wait(False).pop()
+        # The partition route of pop(), in a consumer group (a long poll: a loaded broker
+        # can take a moment to show a push to pops).
+        popped = await (
+            queen.queue(queue).partition(partition).group(group).timeout_millis(10000).pop()
+        )
         assert [(m["data"]["n"], m["partition"]) for m in popped] == [(1, partition)]
         assert (await queen.ack(popped[0], True, {"group": group}))["success"] is True
 
@@ -70,7 +73,9 @@ async def test_an_accepted_name_works_in_every_position(
         assert seen == [2]
 
         # The DLQ query and the admin path.
-        last = await queen.queue(queue).partition(partition).group(group).wait(False).pop()
+        last = await (
+            queen.queue(queue).partition(partition).group(group).timeout_millis(10000).pop()
+        )
         assert (await queen.ack(last[0], "dlq", {"group": group}))["success"] is True
         dead = await queen.queue(queue).dlq(group).get()
         assert [entry["data"]["n"] for entry in dead["messages"]] == [3]

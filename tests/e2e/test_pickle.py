@@ -25,7 +25,7 @@ async def test_popped_and_consumed_messages_round_trip_through_pickle(any_broker
     async with Queen(any_broker.url, handle_signals=False) as queen:
         items = [{"data": {"n": n, "nested": [n, {"x": None}]}} for n in (1, 2)]
         await queen.queue(name).push(items)
-        popped = await queen.queue(name).group("g").wait(False).pop()
+        popped = await queen.queue(name).group("g").batch(2).timeout_millis(10000).pop()
         consumed: List[Any] = []
         await (
             queen.queue(name).group("g2").wait(False).limit(1).idle_millis(10000)
@@ -43,7 +43,7 @@ async def test_copies_keep_the_trace_binding(any_broker: Any) -> None:
     name = any_broker.name("copy")
     async with Queen(any_broker.url, handle_signals=False) as queen:
         await queen.queue(name).push({"data": {"deep": [1, 2]}})
-        (message,) = await queen.queue(name).wait(False).pop()
+        (message,) = await queen.queue(name).timeout_millis(10000).pop()
         shallow, deep = copy.copy(message), copy.deepcopy(message)
         for clone in (shallow, deep):
             assert type(clone) is type(message) and clone == message

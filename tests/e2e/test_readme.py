@@ -47,6 +47,9 @@ async def test_pop_ack_renew_example(any_broker: Any) -> None:
     name = any_broker.name("readme")
     async with Queen(any_broker.url, handle_signals=False) as queen:
         await queen.queue(name).push([{"data": {"n": n}} for n in range(3)])
+        # Another group's long poll returns once the pushes are visible to pops (a loaded
+        # broker can take a moment); the example pops without waiting.
+        assert await queen.queue(name).group("probe").batch(3).timeout_millis(10000).pop()
         recorder = _Recorder(queen)
         await scope["example"](recorder, name)
         renewed, acked, nacked = recorder.answers

@@ -14,7 +14,6 @@ from typing import Any, Callable, Iterator, List, Tuple, Type
 
 import pytest
 
-import queen._validate
 from queen import (
     Admin,
     Queen,
@@ -294,13 +293,6 @@ def test_every_public_entry_point_taking_arguments_has_a_case() -> None:
 
 
 # -- accepted with a warning: what the reference accepted and the broker ignores -------------
-
-
-@pytest.fixture
-def fresh_warnings() -> Iterator[None]:
-    queen._validate._warned.clear()
-    yield
-    queen._validate._warned.clear()
 
 
 def test_unknown_config_keys_warn_once_each(fresh_warnings: None) -> None:

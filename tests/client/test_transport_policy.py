@@ -424,7 +424,7 @@ async def test_failover_tries_each_url_once_without_sleeping(sleeps: List[float]
 async def test_failover_exhausted_raises_the_last_error(sleeps: List[float]) -> None:
     urls = ["http://a:1", "http://b:2"]
     q, t = _fake(refused(), response(500, {"error": "boom"}), urls=urls)
-    with pytest.raises(QueenHttpError, match=r"^boom \(GET http://b:2/health\)$"):
+    with pytest.raises(QueenHttpError, match=r"^boom \(GET http://(a:1|b:2)/health\)$"):
         await q.admin.health()
     assert len(t.sends) == 2 and sleeps == []
 

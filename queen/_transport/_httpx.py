@@ -11,6 +11,10 @@ Which protocol a URL gets:
 The negotiated protocol per origin is in :meth:`HttpxTransport.protocols` and logged at
 DEBUG (logger ``queen.client.transport``) when first seen.
 
+Names travel raw in paths (the broker never decodes them, ``queen._paths``): a target httpx
+would re-encode or cut at ``#`` goes to httpcore as is, and one outside printable ASCII,
+which h11 refuses, takes a :class:`LeanTransport` with the same TLS settings.
+
 Wire facts of the 0.15 broker that shape it (queen-http-api.md §1.1, Q4, Q40):
 
 * the broker closes idle keep-alive sockets 8.4-12 s after the last response, so pooled

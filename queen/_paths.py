@@ -27,7 +27,7 @@ from urllib.parse import quote
 from ._errors import QueenTypeError, QueenValidationError
 from ._validate import describe
 
-__all__ = ["MAX_NAME_LENGTH", "check_name", "query_string", "segment"]
+__all__ = ["MAX_NAME_LENGTH", "check_id", "check_name", "query_string", "segment"]
 
 MAX_NAME_LENGTH = 255  # VARCHAR(255) on the broker
 # "/" and "?" end a path segment; controls and spaces end the request line.
@@ -76,6 +76,20 @@ def _has_surrogate(value: str) -> bool:
     # Lone surrogates have no UTF-8 form. Other non-ASCII characters, unprintable ones
     # (U+2028, U+00A0 ...) included, travel as their UTF-8 bytes, which the broker takes.
     return any(_surrogate(ch) for ch in value)
+
+
+def check_id(value: Any, what: str) -> str:
+    """A client-chosen id that travels in bodies only (a push item's ``transactionId``): any
+    non-empty string of at most 255 characters, as for a plain push (the path rule of
+    :func:`check_name` is not for ids)."""
+    if not isinstance(value, str):
+        raise QueenTypeError(f"{what} must be a string, got {describe(value)}")
+    if not value or len(value) > MAX_NAME_LENGTH:
+        raise QueenValidationError(
+            f"{what} must be a string of 1 to {MAX_NAME_LENGTH} characters, got {value[:40]!r}"
+            + ("..." if len(value) > 40 else "")
+        )
+    return value
 
 
 def segment(value: Any, what: str) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from .._errors import QueenError, QueenServerError, QueenValidationError
 from .._items import item_payload
-from .._paths import check_name
+from .._paths import check_id, check_name
 from .._speedups import dumps_payload, is_uuid
 from ..types import TransactionResponse
 from ._ids import MISSING_ID, MISSING_PARTITION, check_ack_args, message_address, status_text
@@ -118,7 +118,7 @@ class TransactionQueueBuilder:
                 wire["partition"] = self._partition
             tx = item.get("transactionId")
             if tx:
-                wire["transactionId"] = check_name(tx, "transactionId")
+                wire["transactionId"] = check_id(tx, "transactionId")
             trace = item.get("traceId")
             if trace is not None:
                 if is_uuid(trace):

@@ -120,3 +120,24 @@ async def test_names_must_be_strings(any_broker: Any) -> None:
         for call in _first_calls(queen):
             with pytest.raises(QueenTypeError, match="must be a string, got 42"):
                 call(42)  # type: ignore[arg-type]
+
+
+async def test_transaction_ids_are_not_names(any_broker: Any) -> None:
+    # Ids travel in bodies only: any string of up to 255 characters, as in a plain push.
+    queue = any_broker.name("ids")
+    async with Queen(any_broker.url, handle_signals=False) as queen:
+        await queen.queue(queue).push({"data": 1, "transactionId": "order/1 ?a"})
+        committed = await (
+            queen.transaction().queue(queue).push({"data": 2, "transactionId": "order/2 ?b"})
+            .commit()
+        )
+        assert committed["success"] is True
+        ids: List[str] = []
+        while len(ids) < 2:
+            got = await queen.queue(queue).batch(2).timeout_millis(10000).pop()
+            assert got, ids
+            ids += [m["transactionId"] for m in got]
+            assert (await queen.ack(got))["success"] is True
+        assert sorted(ids) == ["order/1 ?a", "order/2 ?b"]
+        with pytest.raises(QueenValidationError, match="255"):
+            queen.transaction().queue(queue).push({"data": 3, "transactionId": "x" * 256})

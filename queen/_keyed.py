@@ -16,7 +16,7 @@ from typing import Any, List
 
 import mmh3
 
-from ._errors import QueenValidationError
+from ._errors import QueenTypeError, QueenValidationError
 
 __all__ = ["KEY_FIELD", "PARTITION_PREFIX", "check_partition_count", "item_key",
            "key_partition", "lane_names"]
@@ -37,7 +37,11 @@ EXPLICIT_PARTITION = (
 
 def check_partition_count(n: Any) -> int:
     """``n`` as a partition count: an int in ``[1, 65536]``."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_PARTITIONS:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise QueenTypeError(
+            f"keyed() takes a partition count from 1 to {MAX_PARTITIONS}, got {n!r}"
+        )
+    if not 1 <= n <= MAX_PARTITIONS:
         raise QueenValidationError(
             f"keyed() takes a partition count from 1 to {MAX_PARTITIONS}, got {n!r}"
         )

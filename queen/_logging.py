@@ -126,7 +126,12 @@ class ClientLogger:
 
     def enabled(self, level: int) -> bool:
         """Cheap guard for hot paths: False when nothing would record ``level``."""
-        return self._custom is not None or self._logger.isEnabledFor(level)
+        target = self._custom
+        if target is None:
+            return self._logger.isEnabledFor(level)
+        if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
+            return target.isEnabledFor(level)
+        return level != logging.DEBUG or getattr(target, "debug", None) is not None
 
     def debug(self, operation: str, details: Any = "") -> None:
         self._emit(logging.DEBUG, operation, details)

@@ -21,7 +21,7 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any, Dict, List, Optional
 
-from . import Queen, Stream
+from . import Message, Queen, Stream
 from .demo import broker_url
 
 __all__ = ["main", "run_streams_demo"]
@@ -29,8 +29,8 @@ __all__ = ["main", "run_streams_demo"]
 USERS = ("ada", "bob", "cyd", "dee")
 
 
-async def _drain(queen: Queen, queue: str) -> List[Dict[str, Any]]:
-    out: List[Dict[str, Any]] = []
+async def _drain(queen: Queen, queue: str) -> List[Message]:
+    out: List[Message] = []
     while True:
         got = await (queen.queue(queue).group("demo-reader").batch(1000).partitions(64)
                      .wait(False).commit_on_delivery().pop())

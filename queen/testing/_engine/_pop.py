@@ -113,7 +113,7 @@ def _sub_ts(ctx: Context, pp: PopParams, q: Queue, p: Partition, now_us: int,
         if pp.sub_from == "now":
             ts, mode = now_us, "new"
         else:
-            ts, mode = parse_ts(pp.sub_from), "timestamp"
+            ts, mode = parse_ts(pp.sub_from, now_us), "timestamp"
     if ts is None and pp.sub_mode == "new":
         ts, mode = now_us, "new"
     if ts is None:
@@ -225,6 +225,10 @@ def attempt(ctx: Context, pp: PopParams) -> Tuple[Any, int]:
             continue
         cursor, pinned = _start(ctx, pp, q, p, c, now_us, first_contact)
         if p.after(cursor) >= len(p.msgs):
+            if pinned and cursor is not None:
+                # A start after every message (a future one): the broker pins the group's
+                # cursor on this first contact anyway, so what is pushed later is delivered.
+                state.consumer(p, pp.group, now_us).cursor = cursor
             continue
         _claim(ctx, pp, q, p, cursor, pinned, budget - len(out), token, now, now_us, out)
         claimed.append(p)

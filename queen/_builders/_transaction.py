@@ -4,6 +4,14 @@ Builder calls only stage operations; ``commit()`` sends ``POST /api/v1/transacti
 Transaction semantics differ from ``/ack`` and ``/push`` on the broker: a ``failed`` ack
 dead-letters at once, a duplicate ``transactionId`` aborts the whole transaction, and
 ``retry`` is rejected (API §2.5, Q22).
+
+Replays: like plain pushes, every push item gets a client-generated UUIDv7 ``transactionId``
+unless the caller gave one. When an attempt's answer is lost (the connection dropped after the
+broker committed), the request is sent again, and the broker aborts the replay on the first
+id it already stores: nothing is stored twice. That abort is the proof that an earlier attempt
+committed when every pushed id was generated here (no other request can carry them), so
+``commit()`` reports success with ``replayed: True``. With ids of the caller's own the abort
+could also mean the ids were stored before, so it is raised, saying so.
 """
 
 from __future__ import annotations
@@ -14,14 +22,18 @@ from .._errors import QueenError, QueenServerError, QueenValidationError
 from .._items import item_payload
 from .._keyed import EXPLICIT_PARTITION, check_partition_count, item_key, key_partition
 from .._paths import check_id, check_name
-from .._speedups import dumps_payload, is_uuid
+from .._payload import check_encoded
+from .._speedups import dumps_payload, is_uuid, uuid7
 from ..types import TransactionResponse
 from ._ids import MISSING_ID, MISSING_PARTITION, check_ack_args, message_address, status_text
 
 if TYPE_CHECKING:
     from .._client import Queen
 
-__all__ = ["TransactionBuilder", "TransactionQueueBuilder"]
+__all__ = ["DUPLICATE_ID", "TransactionBuilder", "TransactionQueueBuilder"]
+
+#: The broker's abort text for a push whose (partition, transactionId) is already stored.
+DUPLICATE_ID = 'violates unique constraint "messages_partition_transaction_unique"'
 
 
 class TransactionBuilder:
@@ -31,6 +43,8 @@ class TransactionBuilder:
         self._queen = queen
         self.operations: List[Dict[str, Any]] = []
         self.required_leases: List[str] = []
+        # Push items whose transactionId the caller chose (a replay's abort is then ambiguous).
+        self.caller_ids = 0
 
     def ack(
         self,
@@ -82,18 +96,42 @@ class TransactionBuilder:
     async def commit(self) -> TransactionResponse:
         """Send the transaction; returns the broker answer when it reports success.
 
+        When the answer of an attempt was lost and the replay found the transaction already
+        committed (see the module docstring), the answer is
+        ``{"success": True, "replayed": True, "results": [], "error": None}``: the lost
+        answer's per-operation results cannot be recovered.
+
         Raises:
             QueenError: no operations were staged.
             QueenServerError: the broker rolled the transaction back (``body`` attached).
         """
         if not self.operations:
             raise QueenError("Transaction has no operations to commit")
-        self._queen._ensure_open()
-        result = await self._queen._http.request("POST", "/api/v1/transaction", body=self.body)
+        queen = self._queen
+        queen._ensure_open()
+        resent: List[QueenError] = []
+        result = await queen._http.request(
+            "POST", "/api/v1/transaction", body=self.body, on_resend=resent.append
+        )
         if isinstance(result, dict) and result.get("success"):
             return cast(TransactionResponse, result)
-        error = result.get("error") if isinstance(result, dict) else None
-        raise QueenServerError(str(error or "Transaction failed"), body=result)
+        error = str((result.get("error") if isinstance(result, dict) else None) or "")
+        if resent and DUPLICATE_ID in error and self._pushes():
+            if not self.caller_ids:
+                queen._log.info(
+                    "TransactionBuilder.commit",
+                    {"replayed": True, "lostAnswer": str(resent[-1])},
+                )
+                return {"success": True, "replayed": True, "results": [], "error": None}
+            error += (
+                " (an earlier attempt of this transaction got no answer and may have committed"
+                " it; some push items carry transactionIds of their own, so it cannot be told"
+                " apart from ids stored before)"
+            )
+        raise QueenServerError(error or "Transaction failed", body=result)
+
+    def _pushes(self) -> int:
+        return sum(len(op["items"]) for op in self.operations if op["type"] == "push")
 
 
 class TransactionQueueBuilder:
@@ -115,14 +153,19 @@ class TransactionQueueBuilder:
         return self
 
     def push(self, items: Union[Dict[str, Any], List[Dict[str, Any]]]) -> TransactionBuilder:
-        """Stage one ``push`` operation and return the parent builder for chaining."""
+        """Stage one ``push`` operation and return the parent builder for chaining.
+
+        Each item gets a UUIDv7 ``transactionId`` unless it has one. A payload that cannot
+        be sent (no JSON form, a NUL character, NaN/Infinity) raises QueenPayloadError now.
+        """
         wire_items = []
         keyed = self._key_partitions
         if keyed is not None and self._partition is not None:
             raise QueenValidationError(EXPLICIT_PARTITION)
-        for item in items if isinstance(items, list) else [items]:
+        caller_ids = 0
+        for index, item in enumerate(items if isinstance(items, list) else [items]):
             payload = item_payload(item)
-            dumps_payload(payload)  # fail now, not at commit, if it has no JSON form
+            check_encoded(payload, dumps_payload(payload), index, "transaction push item")
             wire: Dict[str, Any] = {"queue": self._queue, "payload": payload}
             if keyed is not None:
                 wire["partition"] = key_partition(item_key(item), keyed)
@@ -131,6 +174,9 @@ class TransactionQueueBuilder:
             tx = item.get("transactionId")
             if tx:
                 wire["transactionId"] = check_id(tx, "transactionId")
+                caller_ids += 1
+            else:
+                wire["transactionId"] = uuid7()
             trace = item.get("traceId")
             if trace is not None:
                 if is_uuid(trace):
@@ -141,4 +187,5 @@ class TransactionQueueBuilder:
                     )
             wire_items.append(wire)
         self._parent.operations.append({"type": "push", "items": wire_items})
+        self._parent.caller_ids += caller_ids
         return self._parent

@@ -34,7 +34,6 @@ __all__ = [
     "NULL_TOKEN",
     "NUL_ESCAPE",
     "check_encoded",
-    "fault_suspected",
     "has_nul_escape",
     "maybe_non_finite",
     "payload_fault",
@@ -61,6 +60,9 @@ def has_nul_escape(encoded: bytes) -> bool:
     return False
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def maybe_non_finite(value: Any, depth: int = 0) -> bool:
     """False when ``value`` surely holds no NaN/Infinity float (values or keys).
 
@@ -71,27 +73,29 @@ def maybe_non_finite(value: Any, depth: int = 0) -> bool:
     kind = type(value)
     if kind is float:
         return not math.isfinite(value)
+    if kind in _PLAIN:
+        return False
     if depth > 500:
         return True
     if kind is dict:
-        for key, item in value.items():
+        for key in value:
             if type(key) is not str and maybe_non_finite(key, depth + 1):
                 return True
-            kind = type(item)
-            if kind is not str and kind is not int and maybe_non_finite(item, depth + 1):
+        children: Any = value.values()
+    elif kind is list or kind is tuple:
+        children = value
+    else:
+        return True
+    for child in children:
+        kind = type(child)
+        if kind in _PLAIN:
+            continue
+        if kind is float:
+            if not math.isfinite(child):
                 return True
-        return False
-    if kind is list or kind is tuple:
-        return any(type(item) is not str and maybe_non_finite(item, depth + 1) for item in value)
-    return not (value is None or kind is str or kind is int or kind is bool)
-
-
-def fault_suspected(payload: Any, encoded: bytes) -> bool:
-    """Whether :func:`check_encoded` may find a fault: a real NUL escape in ``encoded``, or
-    ``null`` in it and a payload that may hold a non-finite float."""
-    return (NUL_ESCAPE in encoded and has_nul_escape(encoded)) or (
-        NULL_TOKEN in encoded and maybe_non_finite(payload)
-    )
+        elif maybe_non_finite(child, depth + 1):
+            return True
+    return False
 
 
 def _key_step(key: Any) -> str:

@@ -193,21 +193,24 @@ cdef extern from *:
        are walked; exact str, int, bool and None are fine. Any other object (a subclass, a
        dataclass, an enum...) answers 1, a maybe for check_encoded() to settle. Runs no Python
        code, so the borrowed references stay valid. */
+    /* Leaves are tested inline: a call is made for containers (and odd objects) only. */
+    #define QUEEN_PLAIN(t, o) ((t) == &PyUnicode_Type || (t) == &PyLong_Type \
+                               || (o) == Py_None || (t) == &PyBool_Type)
+    #define QUEEN_CHILD(o, depth) ( \
+        QUEEN_PLAIN(Py_TYPE(o), o) ? 0 \
+        : Py_TYPE(o) == &PyFloat_Type ? !isfinite(PyFloat_AS_DOUBLE(o)) \
+        : queen_maybe_non_finite(o, depth))
+
     static int queen_maybe_non_finite(PyObject *v, int depth) {
         PyTypeObject *t = Py_TYPE(v);
         Py_ssize_t i, size, pos = 0;
         PyObject *key, *item;
-        if (t == &PyUnicode_Type || t == &PyLong_Type || v == Py_None || t == &PyBool_Type)
-            return 0;
+        if (QUEEN_PLAIN(t, v)) return 0;
         if (t == &PyFloat_Type) return !isfinite(PyFloat_AS_DOUBLE(v));
         if (depth > 2000) return 1;
         if (t == &PyDict_Type) {
             while (PyDict_Next(v, &pos, &key, &item)) {
-                if (Py_TYPE(key) != &PyUnicode_Type && queen_maybe_non_finite(key, depth + 1))
-                    return 1;
-                t = Py_TYPE(item);
-                if (t != &PyUnicode_Type && t != &PyLong_Type && queen_maybe_non_finite(item, depth + 1))
-                    return 1;
+                if (QUEEN_CHILD(key, depth + 1) || QUEEN_CHILD(item, depth + 1)) return 1;
             }
             return 0;
         }
@@ -215,8 +218,7 @@ cdef extern from *:
             size = Py_SIZE(v);
             for (i = 0; i < size; i++) {
                 item = t == &PyList_Type ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-                if (Py_TYPE(item) != &PyUnicode_Type && queen_maybe_non_finite(item, depth + 1))
-                    return 1;
+                if (QUEEN_CHILD(item, depth + 1)) return 1;
             }
             return 0;
         }

@@ -35,7 +35,7 @@ import orjson
 
 from .._errors import QueenPayloadError, QueenValidationError
 from .._items import item_payload
-from .._payload import NULL_TOKEN, check_encoded, fault_suspected
+from .._payload import NULL_TOKEN, check_encoded, has_nul_escape, maybe_non_finite
 
 __all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
@@ -170,8 +170,11 @@ class PushEncoder:
                 f"transactionId must be a string of at most {_MAX_NAME} characters: {tx!r}"
             )
         encoded = dumps_payload(payload)
-        # A backslash is found by memchr; most payloads have neither it nor "null".
-        if (b"\\" in encoded or NULL_TOKEN in encoded) and fault_suspected(payload, encoded):
+        # Most payloads have neither "null" nor a backslash (found by memchr). find(), not
+        # "in": bytes.__contains__ first tries the needle as an int, at the cost of an error.
+        if (encoded.find(NULL_TOKEN) >= 0 and maybe_non_finite(payload)) or (
+            encoded.find(b"\\") >= 0 and has_nul_escape(encoded)
+        ):
             check_encoded(payload, encoded, index)
         out = self._prefix + encoded + b',"transactionId":' + orjson.dumps(tx)
         trace = item.get("traceId")

@@ -1,11 +1,16 @@
-"""An HTTP/1.1 proxy that loses answers: the real broker's ``faults.drop(after_processing=True)``.
+"""An HTTP/1.1 proxy with faults, for the real broker: what ``queen.testing``'s ``faults`` do.
 
-``queen.testing`` can drop a connection after its engine handled a request; a real broker
-cannot be told to. :class:`AnswerDropper` stands between a client and any broker: it relays
-requests and answers unchanged, except that for the next ``count`` requests whose path starts
-with ``path`` it waits for the broker's whole answer (so the broker did the work) and then
-closes the client's connection without relaying it. Bodies are framed by Content-Length, as
-both brokers frame them.
+``queen.testing`` can drop a connection after its engine handled a request, or answer an
+error without calling the engine; a real broker cannot be told to. :class:`FaultProxy` stands
+between a client and any broker and relays requests and answers unchanged, except for the
+next ``count`` requests whose path starts with a prefix:
+
+* :meth:`FaultProxy.drop_answer`: the request is relayed and the broker's whole answer read
+  (so the broker did the work), then the client's connection is closed without it;
+* :meth:`FaultProxy.error`: the request never reaches the broker; the client gets an error
+  status at once.
+
+Bodies are framed by Content-Length, as both brokers frame them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import asyncio
 from typing import List, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-__all__ = ["AnswerDropper"]
+__all__ = ["FaultProxy"]
 
 
 async def _read_message(reader: asyncio.StreamReader) -> Optional[Tuple[bytes, bytes]]:
@@ -32,19 +37,20 @@ async def _read_message(reader: asyncio.StreamReader) -> Optional[Tuple[bytes, b
     return head, body
 
 
-class AnswerDropper:
+class FaultProxy:
     def __init__(self, upstream: str) -> None:
         target = urlsplit(upstream)
         self._host = target.hostname or "127.0.0.1"
         self._port = target.port or 80
         self._server: Optional[asyncio.AbstractServer] = None
-        self._rules: List[List[object]] = []  # [path prefix, remaining count]
+        self._rules: List[List[object]] = []  # [kind, path prefix, remaining count, status]
         self._tasks: Set[asyncio.Task] = set()
         self._writers: Set[asyncio.StreamWriter] = set()
         self.dropped: List[str] = []  # request lines whose answer was lost
+        self.refused: List[str] = []  # request lines answered with an error instead
         self.url = ""
 
-    async def __aenter__(self) -> AnswerDropper:
+    async def __aenter__(self) -> FaultProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
@@ -59,19 +65,24 @@ class AnswerDropper:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
-    def drop(self, path: str, count: int = 1) -> None:
+    def drop_answer(self, path: str, count: int = 1) -> None:
         """Lose the answers of the next ``count`` requests whose path starts with ``path``."""
-        self._rules.append([path, count])
+        self._rules.append(["drop", path, count, 0])
 
-    def _take(self, request_line: bytes) -> bool:
+    def error(self, path: str, count: int = 1, status: int = 500) -> None:
+        """Answer the next ``count`` requests whose path starts with ``path`` with ``status``,
+        without relaying them."""
+        self._rules.append(["error", path, count, status])
+
+    def _take(self, request_line: bytes) -> Optional[List[object]]:
         parts = request_line.split(b" ")
         path = parts[1].decode() if len(parts) > 1 else ""
         for rule in self._rules:
-            prefix, remaining = rule
+            _, prefix, remaining, _ = rule
             if path.startswith(str(prefix)) and int(str(remaining)) > 0:
-                rule[1] = int(str(remaining)) - 1
-                return True
-        return False
+                rule[2] = int(str(remaining)) - 1
+                return rule
+        return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -84,13 +95,23 @@ class AnswerDropper:
                 request = await _read_message(reader)
                 if request is None:
                     return
+                request_line = request[0].split(b"\r\n", 1)[0]
+                rule = self._take(request_line)
+                if rule is not None and rule[0] == "error":
+                    self.refused.append(request_line.decode())
+                    body = b'{"error":"injected by the test proxy"}'
+                    writer.write(
+                        b"HTTP/1.1 %d Injected\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (int(str(rule[3])), len(body), body)
+                    )
+                    await writer.drain()
+                    continue
                 up_writer.write(request[0] + request[1])
                 await up_writer.drain()
                 answer = await _read_message(up_reader)
                 if answer is None:
                     return
-                request_line = request[0].split(b"\r\n", 1)[0]
-                if self._take(request_line):
+                if rule is not None:
                     self.dropped.append(request_line.decode())
                     return  # the broker answered; the client never hears it
                 writer.write(answer[0] + answer[1])

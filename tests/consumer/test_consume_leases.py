@@ -8,15 +8,17 @@ the partition still leased it would come back empty.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, List
+from typing import Any, AsyncIterator, List
 
 import pytest
 from _brokers import BrokerHandle
+from _proxy import FaultProxy
 
 from queen import Queen
 
@@ -98,10 +100,9 @@ async def test_failing_batch_loses_no_message(any_broker: BrokerHandle) -> None:
 
 
 async def test_unconfirmed_nack_gives_the_partition_back(any_broker: BrokerHandle) -> None:
-    # The nack of message 0 gets no answer (every attempt fails): the lease may still be held,
-    # so the consumer must not ack 1 and 2 past it; it gives the partition back at once.
-    if any_broker.server is None:
-        pytest.skip("needs queen.testing's fault injection to make every ack attempt fail")
+    # The nack of message 0 gets no answer (every attempt fails with a 500 and never reaches
+    # the broker): the lease may still be held, so the consumer must not ack 1 and 2 past it;
+    # it gives the partition back at once with a retry ack.
     name = any_broker.name("each-lost-nack")
     seen: List[Any] = []
 
@@ -110,13 +111,28 @@ async def test_unconfirmed_nack_gives_the_partition_back(any_broker: BrokerHandl
         if len(seen) == 1:
             raise RuntimeError("first time only")
 
-    async with _client(any_broker) as queen:
-        await _setup(queen, name, retry_limit=3)
-        any_broker.server.nodes[0].faults.error(500, count=3, path="/api/v1/ack")
+    async with _client(any_broker) as setup:
+        await _setup(setup, name, retry_limit=3)
+    async with acks_refused(any_broker, times=3) as url, Queen(
+        url, handle_signals=False, retry_delay_millis=20
+    ) as queen:
         await queen.queue(name).batch(3).each().wait(False).idle_millis(1000).consume(handler)
-        assert seen == [0, 0, 1, 2]  # given back with a retry ack, redelivered at once
+        assert seen == [0, 0, 1, 2]  # given back, redelivered at once
         assert await _dead(queen, name) == []
         assert await _left(queen, name) == []
+
+
+@contextlib.asynccontextmanager
+async def acks_refused(broker: BrokerHandle, times: int) -> AsyncIterator[str]:
+    """The URL to use: the next ``times`` ack requests fail with a 500 and change nothing."""
+    if broker.server is not None:
+        broker.server.nodes[0].faults.error(500, count=times, path="/api/v1/ack")
+        yield broker.url
+        return
+    async with FaultProxy(broker.url) as proxy:
+        proxy.error("/api/v1/ack", count=times)
+        yield proxy.url
+        assert len(proxy.refused) == times
 
 
 @pytest.mark.parametrize("each", [False, True])

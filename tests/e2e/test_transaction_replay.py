@@ -12,7 +12,7 @@ from typing import AsyncIterator
 
 import pytest
 from _brokers import BrokerHandle
-from _proxy import AnswerDropper
+from _proxy import FaultProxy
 
 from queen import Queen, QueenServerError
 
@@ -27,8 +27,8 @@ async def next_answer_lost(broker: BrokerHandle) -> AsyncIterator[str]:
         yield broker.url
         assert rule.hits == 1
         return
-    async with AnswerDropper(broker.url) as proxy:
-        proxy.drop(ROUTE)
+    async with FaultProxy(broker.url) as proxy:
+        proxy.drop_answer(ROUTE)
         yield proxy.url
         assert proxy.dropped == [f"POST {ROUTE} HTTP/1.1"]
 

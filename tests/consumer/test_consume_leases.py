@@ -14,7 +14,7 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, AsyncIterator, List
+from typing import Any, AsyncIterator, List, Set
 
 import pytest
 from _brokers import BrokerHandle
@@ -43,41 +43,38 @@ async def _left(queen: Queen, name: str) -> List[Any]:
     return [m["data"] for m in await queen.queue(name).partition("p").batch(50).wait(False).pop()]
 
 
-async def test_each_goes_on_after_a_dead_lettering_nack(any_broker: BrokerHandle) -> None:
-    # retry_limit 0: the nack of message 0 dead-letters it and answers dlq:true,
-    # leaseReleased:false, the lease still covering 1 and 2. The reference dead-letters all
-    # three; skipping them left the partition leased for lease_time.
-    name = any_broker.name("each-dlq")
+@pytest.mark.parametrize(
+    ("retry_limit", "failing", "seen_expected", "dead_expected"),
+    [
+        # retry_limit 0: the nack of message 0 dead-letters it and answers dlq:true,
+        # leaseReleased:false, the lease still covering 1 and 2. The reference dead-letters
+        # all three; skipping them left the partition leased for lease_time.
+        (0, {0, 1, 2}, [0, 1, 2], [0, 1, 2]),
+        # retry_limit 1, message 0 always fails: the first nack releases the lease (the batch
+        # comes back), the second dead-letters 0 and the consumer goes on with 1 and 2.
+        (1, {0}, [0, 0, 1, 2], [0]),
+    ],
+)
+async def test_each_acts_on_the_nack_answer(
+    any_broker: BrokerHandle,
+    retry_limit: int,
+    failing: Set[int],
+    seen_expected: List[int],
+    dead_expected: List[int],
+) -> None:
+    name = any_broker.name("each-nack")
     seen: List[Any] = []
 
     async def handler(message: Any) -> None:
         seen.append(message["data"])
-        raise RuntimeError("no")
+        if message["data"] in failing:
+            raise RuntimeError("no")
 
     async with _client(any_broker) as queen:
-        await _setup(queen, name, retry_limit=0)
+        await _setup(queen, name, retry_limit=retry_limit)
         await queen.queue(name).batch(3).each().wait(False).idle_millis(1000).consume(handler)
-        assert seen == [0, 1, 2]
-        assert await _dead(queen, name) == [0, 1, 2]
-        assert await _left(queen, name) == []
-
-
-async def test_each_released_then_dead_lettered(any_broker: BrokerHandle) -> None:
-    # retry_limit 1, message 0 always fails: the first nack releases the lease (the batch comes
-    # back), the second dead-letters 0 and the consumer goes on with 1 and 2.
-    name = any_broker.name("each-mixed")
-    seen: List[Any] = []
-
-    async def handler(message: Any) -> None:
-        seen.append(message["data"])
-        if message["data"] == 0:
-            raise RuntimeError("zero")
-
-    async with _client(any_broker) as queen:
-        await _setup(queen, name, retry_limit=1)
-        await queen.queue(name).batch(3).each().wait(False).idle_millis(1000).consume(handler)
-        assert seen == [0, 0, 1, 2]
-        assert await _dead(queen, name) == [0]
+        assert seen == seen_expected
+        assert await _dead(queen, name) == dead_expected
         assert await _left(queen, name) == []
 
 

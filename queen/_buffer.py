@@ -456,9 +456,15 @@ class BufferManager:
                     # The loop keeps only weak references to tasks: hold it until it ends.
                     task = asyncio.get_running_loop().create_task(result)
                     self._callbacks.add(task)
-                    task.add_done_callback(self._callbacks.discard)
+                    task.add_done_callback(self._callback_done)
             except Exception as cb_exc:
                 self._log.error("BufferManager.onFlushError", {"error": str(cb_exc)})
+
+    def _callback_done(self, task: asyncio.Task) -> None:
+        # An async on_flush_error that fails is logged like a sync one, not left unretrieved.
+        self._callbacks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("BufferManager.onFlushError", {"error": str(task.exception())})
 
     # -- manual flush and close -----------------------------------------------------------
 

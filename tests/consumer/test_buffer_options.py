@@ -23,6 +23,7 @@ from _brokers import BrokerHandle
 
 from queen import Queen, QueenTypeError, QueenValidationError
 from queen._buffer import BufferManager
+from queen.testing import QueenTestServer
 
 NOWHERE = "http://127.0.0.1:9"  # never contacted: nothing is flushed in these tests
 
@@ -199,3 +200,27 @@ def test_stats_are_a_plain_read_outside_any_loop() -> None:
     stats = queen.get_buffer_stats()
     assert stats["totalBufferedMessages"] == 2 and stats["activeBuffers"] == 1
     assert stats["oldestBufferAge"] >= 0
+
+
+async def test_a_failing_async_on_flush_error_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="queen.client")
+    loop = asyncio.get_running_loop()
+    unhandled: List[Dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+
+    async def on_flush_error(items: List[Any], error: BaseException) -> None:
+        raise RuntimeError("callback bug")
+
+    async with QueenTestServer() as server:
+        server.nodes[0].faults.error(400, path="/api/v1/push", count=1)
+        queen = Queen(server.url, handle_signals=False)
+        await queen.queue("q").buffer({"message_count": 1, "on_flush_error": on_flush_error}).push(
+            {"data": 1}
+        )
+        await _until(lambda: any("callback bug" in r.getMessage() for r in caplog.records))
+        await queen.close()
+    gc.collect()
+    assert unhandled == []
+    loop.set_exception_handler(None)

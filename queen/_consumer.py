@@ -414,9 +414,10 @@ class ConsumerRun:
         if firsts:
             self._check_ack(await self._queen.ack(firsts, "retry", self._group_context))
 
-    async def _handler_failed(self, arg: Any, exc: Exception) -> object:
-        """Nack (auto-ack) or report a failed handler call; with auto-ack, what the broker's
-        answer says about the lease of a single message's partition."""
+    async def _handler_failed(self, arg: Any, exc: Exception) -> Optional[object]:
+        """Nack (auto-ack) or report a failed handler call. With auto-ack and a single
+        message: what the broker's answer says about its partition's lease; else None (a
+        failed batch is settled here; the ``on_error`` callback owns acknowledgement)."""
         if self._auto_ack:
             context = {**self._group_context, "error": _error_text(exc)}
             self._queen._log.warning(
@@ -424,13 +425,13 @@ class ConsumerRun:
             )
             if isinstance(arg, list):
                 await self._nack_batch(arg, context)
-                return _RELEASED
+                return None
             result = await self._queen.ack(arg, False, context)
             self._check_ack(result)
             return _lease_after_nack(result)
         if self._on_error is not None:
             await call_maybe_async(self._on_error, arg, exc)
-            return _RELEASED
+            return None
         raise exc
 
     async def _nack_batch(self, messages: List[Message], context: Dict[str, Any]) -> None:

@@ -199,3 +199,30 @@ async def test_ctrl_c_without_signal_handling_releases_the_batch(
                 await proc.wait()
         assert b"KeyboardInterrupt" in err  # Ctrl-C does what it always does...
         assert await _left(queen, name) == [0, 1, 2]  # ...and the batch was given back
+
+
+async def test_each_with_on_error_hands_over_every_message(any_broker: BrokerHandle) -> None:
+    # Without auto-ack the on_error callback owns acknowledgement: a failure skips nothing.
+    name = any_broker.name("each-on-error")
+    failed: List[Any] = []
+
+    async def handler(message: Any) -> None:
+        if message["data"] == 0:
+            raise RuntimeError("zero")
+
+    async def on_error(message: Any, error: BaseException) -> None:
+        failed.append(message["data"])
+
+    async with _client(any_broker) as queen:
+        await _setup(queen, name, retry_limit=3)
+        done: List[Any] = []
+
+        async def on_success(message: Any, result: Any) -> None:
+            done.append(message["data"])
+            await queen.ack(message)
+
+        await (
+            queen.queue(name).batch(3).each().wait(False).idle_millis(1000)
+            .consume(handler).on_error(on_error).on_success(on_success)
+        )
+        assert (failed, done) == ([0], [1, 2])

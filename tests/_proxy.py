@@ -74,6 +74,10 @@ class FaultProxy:
         without relaying them."""
         self._rules.append(["error", path, count, status])
 
+    def clear(self) -> None:
+        """Relay everything unchanged from now on."""
+        self._rules.clear()
+
     def _take(self, request_line: bytes) -> Optional[List[object]]:
         parts = request_line.split(b" ")
         path = parts[1].decode() if len(parts) > 1 else ""

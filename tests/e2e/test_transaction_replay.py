@@ -14,7 +14,7 @@ import pytest
 from _brokers import BrokerHandle
 from _proxy import FaultProxy
 
-from queen import Queen, QueenServerError
+from queen import Queen, QueenConnectionError, QueenServerError
 
 ROUTE = "/api/v1/transaction"
 
@@ -60,6 +60,31 @@ async def test_lost_answer_replay_is_deduplicated(any_broker: BrokerHandle) -> N
         assert await _drain(queen, dst) == [1, 2]
         assert await _drain(queen, dst, "other") == [3]
         assert await _drain(queen, src) == ["second"]  # the ack was applied once
+
+
+async def test_commit_called_again_after_an_error_is_a_replay(any_broker: BrokerHandle) -> None:
+    # Every answer is lost until the retry policy gives up: commit() raises although the
+    # broker committed on the first attempt. Calling commit() again must not fail (or store
+    # anything twice): it finds the transaction committed.
+    dst = any_broker.name("tx-again")
+    async with contextlib.AsyncExitStack() as stack:
+        if any_broker.server is not None:
+            faults = any_broker.server.nodes[0].faults
+            faults.drop(path=ROUTE, after_processing=True)
+            url, clear = any_broker.url, faults.clear
+        else:
+            proxy = await stack.enter_async_context(FaultProxy(any_broker.url))
+            proxy.drop_answer(ROUTE, count=100)
+            url, clear = proxy.url, proxy.clear
+        queen = await stack.enter_async_context(_client(url))
+        tx = queen.transaction().queue(dst).partition("p").push([{"data": 1}, {"data": 2}])
+        with pytest.raises(QueenConnectionError):
+            await tx.commit()
+        clear()
+        assert await tx.commit() == {
+            "success": True, "replayed": True, "results": [], "error": None
+        }
+        assert await _drain(queen, dst) == [1, 2]
 
 
 async def test_replay_with_caller_ids_is_reported_not_guessed(any_broker: BrokerHandle) -> None:

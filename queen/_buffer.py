@@ -7,19 +7,27 @@ ran in ``push()``), wait in a compiled :class:`ItemQueue`, and leave in chunks o
 * Admission: an item enters while the buffer holds fewer than ``max_size`` messages and its
   bytes fit in ``max_bytes`` (an oversized item only enters an empty buffer); otherwise
   ``push()`` waits, producers admitted in FIFO order (backpressure).
-* Triggers: the first item into an empty buffer arms a ``time_millis`` deadline; reaching
-  ``message_count`` flushes at once.
+* Triggers: the first item into an empty buffer arms a ``time_millis`` deadline (none when
+  ``time_millis`` is None); reaching ``message_count`` flushes at once. Options are checked
+  by ``queen._buffer_options`` when ``buffer()`` is called.
 * One request in flight per address keeps order. ``queued``/``duplicate``/``buffered``
   entries are done; ``failed`` entries, error bodies and retriable transport errors put the
   affected items back at the front and retry after ``retry_delay_millis`` (items keep their
   transaction ids, so a resend of a chunk that was in fact stored comes back
   ``duplicate``). Only a non-retriable error drops a chunk, and it is logged, counted and
   handed to ``on_flush_error``.
+* Only ``close()`` (or ``async with``) is sure to deliver what is buffered. A client that is
+  garbage-collected, or whose event loop stops, with messages still buffered says so once: a
+  WARNING on the client logger and a ``ResourceWarning``. A flusher that fails is logged, never
+  left as an unretrieved task exception.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from ._defaults import BUFFER_DEFAULTS
@@ -128,6 +136,15 @@ def _push_answer(count: int) -> Callable[[RawResponse], Any]:
     return decode
 
 
+def _now() -> float:
+    """The clock of the arrival times: the running loop's, else the monotonic clock that the
+    standard loops use, so stats can be read outside any loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 class BufferManager:
     """All buffers of one client."""
 
@@ -141,6 +158,7 @@ class BufferManager:
         self.failed_flushes = 0
         self.dropped_messages = 0
         self._closing = False
+        self._warned_unsent = False
         self._callbacks: Set[asyncio.Task] = set()  # running async on_flush_error calls
 
     # -- admission ------------------------------------------------------------------------
@@ -161,10 +179,9 @@ class BufferManager:
             elif merged != buf.options:
                 buf.options = merged  # the latest push's options apply from now on
                 buf.set_limits()
-                if buf.deadline is not None and len(buf.items):
-                    arrived = buf.items.oldest_arrival()
-                    assert arrived is not None
-                    self._arm(buf, arrived + merged["time_millis"] / 1000.0)
+                arrived = buf.items.oldest_arrival()
+                if arrived is not None:
+                    self._arm_for(buf, arrived)
             buf.source = dict(options)
         loop = asyncio.get_running_loop()
         if buf.admitting == 0 and buf.fits(len(encoded), sum(map(len, encoded))):
@@ -239,10 +256,25 @@ class BufferManager:
         # After items are appended at ``arrived``: the first into an empty buffer arms the
         # time_millis deadline, reaching batch size wakes the flusher, and a flusher must run.
         if was_empty:
-            self._arm(buf, arrived + buf.options["time_millis"] / 1000.0)
+            self._arm_for(buf, arrived)
         if len(buf.items) >= buf.limit_count:
             buf.wake.set()
         self._ensure_flusher(buf, queue, partition)
+
+    def _arm_for(self, buf: _Buffer, arrived: float) -> None:
+        """The ``time_millis`` deadline of items that arrived at ``arrived``: armed if earlier
+        than the current one; with ``time_millis`` None there is none."""
+        millis = buf.options["time_millis"]
+        if millis is not None:
+            self._arm(buf, arrived + millis / 1000.0)
+        elif buf.deadline is not None:
+            self._disarm(buf)
+
+    def _disarm(self, buf: _Buffer) -> None:
+        if buf.timer is not None:
+            buf.timer.cancel()
+        buf.timer = None
+        buf.deadline = None
 
     def _arm(self, buf: _Buffer, when: float) -> None:
         if buf.deadline is not None and buf.deadline <= when and buf.timer is not None:
@@ -258,11 +290,34 @@ class BufferManager:
             buf.flusher = asyncio.get_running_loop().create_task(
                 self._flush_loop(buf, queue, partition)
             )
+            buf.flusher.add_done_callback(functools.partial(self._flusher_done, buf))
+
+    def _flusher_done(self, buf: _Buffer, task: asyncio.Task) -> None:
+        # Retrieve the outcome: a flusher that failed is reported, not left for the loop to
+        # print "Task exception was never retrieved". Its items stay buffered; the next push
+        # or close() starts another flusher.
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._log.error(
+                "BufferManager.flusher",
+                {"address": buf.address, "error": str(exc) or type(exc).__name__,
+                 "buffered": len(buf.items)},
+            )
 
     # -- flushing -------------------------------------------------------------------------
 
     async def _flush_loop(self, buf: _Buffer, queue: str, partition: str) -> None:
         """Background flusher of one address; ends when the buffer is empty."""
+        try:
+            await self._flush_until_empty(buf, queue, partition)
+        except asyncio.CancelledError:
+            if not self._closing:  # the event loop is stopping under an open client
+                self.warn_unsent("the event loop stopped before the client was closed")
+            raise
+
+    async def _flush_until_empty(self, buf: _Buffer, queue: str, partition: str) -> None:
         loop = asyncio.get_running_loop()
         while True:
             if not len(buf.items):
@@ -293,13 +348,10 @@ class BufferManager:
     def _rearm_after_send(self, buf: _Buffer) -> None:
         arrived = buf.items.oldest_arrival()
         if arrived is None:
-            if buf.timer is not None:
-                buf.timer.cancel()
-            buf.timer = None
-            buf.deadline = None
+            self._disarm(buf)
         else:
             buf.deadline = None
-            self._arm(buf, arrived + float(buf.options["time_millis"]) / 1000.0)
+            self._arm_for(buf, arrived)
 
     def _retire(self, buf: _Buffer) -> None:
         if len(buf.items) or buf.flight_count or buf.users or buf.sending.locked():
@@ -404,9 +456,15 @@ class BufferManager:
                     # The loop keeps only weak references to tasks: hold it until it ends.
                     task = asyncio.get_running_loop().create_task(result)
                     self._callbacks.add(task)
-                    task.add_done_callback(self._callbacks.discard)
+                    task.add_done_callback(self._callback_done)
             except Exception as cb_exc:
                 self._log.error("BufferManager.onFlushError", {"error": str(cb_exc)})
+
+    def _callback_done(self, task: asyncio.Task) -> None:
+        # An async on_flush_error that fails is logged like a sync one, not left unretrieved.
+        self._callbacks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("BufferManager.onFlushError", {"error": str(task.exception())})
 
     # -- manual flush and close -----------------------------------------------------------
 
@@ -477,8 +535,25 @@ class BufferManager:
                 buf.timer.cancel()
         self._buffers.clear()
 
+    def unsent(self) -> int:
+        """Messages buffered or in flight, not yet confirmed by the broker."""
+        held = sum(len(buf.items) for buf in self._buffers.values())
+        return held + sum(count for count, _ in self._in_flight.values())
+
+    def warn_unsent(self, reason: str) -> None:
+        """Say once, at WARNING and as a ResourceWarning, that buffered messages were left."""
+        count = self.unsent()
+        if not count or self._warned_unsent:
+            return
+        self._warned_unsent = True
+        text = (
+            f"{count} buffered message(s) not sent: {reason}; close() (or async with) is what "
+            "delivers buffered messages"
+        )
+        self._log.warning("BufferManager.unsent", text)
+        warnings.warn(text, ResourceWarning, stacklevel=2)
+
     def stats(self) -> Dict[str, Any]:
-        loop_time: Optional[float] = None
         oldest: Optional[float] = None
         messages = nbytes = 0
         for buf in self._buffers.values():
@@ -490,13 +565,14 @@ class BufferManager:
         for count, size in self._in_flight.values():
             messages += count
             nbytes += size
+        age = 0.0
         if oldest is not None:
-            loop_time = asyncio.get_event_loop().time()
+            age = max(0.0, _now() - oldest) * 1000
         active = {a for a, b in self._buffers.items() if len(b.items)} | set(self._in_flight)
         return {
             "activeBuffers": len(active),
             "totalBufferedMessages": messages,
-            "oldestBufferAge": 0 if oldest is None else max(0.0, (loop_time or 0) - oldest) * 1000,
+            "oldestBufferAge": age,
             "flushesPerformed": self.flushes_performed,
             "totalBufferedBytes": nbytes,
             "failedFlushes": self.failed_flushes,

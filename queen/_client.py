@@ -420,6 +420,7 @@ class Queen:
         await self._buffers.flush_all()
 
     def get_buffer_stats(self) -> BufferStats:
+        """Counters of the client-side buffers; a plain read, usable outside any event loop."""
         return cast(BufferStats, self._buffers.stats())
 
     # -- consumer groups ----------------------------------------------------------------
@@ -480,6 +481,15 @@ class Queen:
         shutdown_registry.unregister(self)
         self._closed = True
         self._log.info("Queen.close", "Queen client closed")
+
+    def __del__(self) -> None:
+        # Buffered messages leave only through close(); say so if they are being lost.
+        if getattr(self, "_closed", True):
+            return
+        try:
+            self._buffers.warn_unsent("the client was garbage-collected without close()")
+        except Exception:  # interpreter shutdown: modules may be half torn down
+            pass
 
     async def __aenter__(self) -> Queen:
         return self

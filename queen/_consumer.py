@@ -37,6 +37,32 @@ def _error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+# What a nack's answer says about the lease of the message's partition (API §2.3, §3.8).
+_RELEASED = object()  # released: this message and the partition's later ones come back
+_HELD = object()  # dead-lettered (leaseReleased is then always false): the lease goes on
+_HELD_UNCONFIRMED = object()  # no clear answer: the lease may be held, give the rest back
+
+
+def _lease_after_nack(answer: Any) -> object:
+    if answer.get("success") and answer.get("error") is None:
+        if answer.get("leaseReleased") is True:
+            return _RELEASED
+        if answer.get("dlq") is True:
+            return _HELD
+    return _HELD_UNCONFIRMED
+
+
+def _first_per_partition(
+    messages: List[Message], skip: AbstractSet[Any] = frozenset()
+) -> List[Message]:
+    firsts: Dict[Any, Message] = {}
+    for message in messages:
+        partition = message.get("partitionId")
+        if partition not in skip and partition not in firsts:
+            firsts[partition] = message
+    return list(firsts.values())
+
+
 class ConsumerRun:
     """One ``await consume(...)``: its workers, its stop switch and its fatal error."""
 
@@ -143,9 +169,9 @@ class ConsumerRun:
         try:
             await asyncio.gather(*self._workers, return_exceptions=True)
         except asyncio.CancelledError:
+            # The gather passed the cancellation on to every worker; each gives back the
+            # messages it had not settled (auto-ack) before it ends. Wait for that.
             self.stop()
-            for task in self._workers:
-                task.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
             raise
         finally:
@@ -302,15 +328,20 @@ class ConsumerRun:
             processed += len(messages)
             try:
                 await self._handler(arg)
+            except asyncio.CancelledError:
+                await self._give_back(messages)  # the handler never finished: nothing settled
+                raise
             except Exception as exc:
                 await self._stop_renewal(renewal)
                 renewal = None
-                await self._handler_failed(arg, exc)
+                lease = await self._settle(self._handler_failed(arg, exc), messages)
+                if lease is _HELD_UNCONFIRMED:
+                    await self._give_back(messages)
                 return processed
             await self._stop_renewal(renewal)
             renewal = None
             if self._auto_ack:
-                self._check_ack(await self._queen.ack(arg, True, self._group_context))
+                await self._settle(self._queen.ack(arg, True, self._group_context), messages)
             return processed
         finally:
             await self._stop_renewal(renewal)
@@ -319,28 +350,59 @@ class ConsumerRun:
         self, messages: List[Message], processed: int, renewal: Optional[asyncio.Task]
     ) -> int:
         o = self.options
-        released: Set[Any] = set()  # partitions whose lease a nack already released
-        done = 0
-        for message in messages:
+        released: Set[Any] = set()  # partitions whose lease a nack ended: the rest comes back
+        given_back: Set[Any] = set()  # partitions whose nack was not confirmed: give back
+        rest: List[Message] = []
+        for i, message in enumerate(messages):
             if self._should_stop() or (o.limit and processed >= o.limit):
+                rest.extend(messages[i:])
                 break
-            done += 1
-            if message.get("partitionId") in released:
+            partition = message.get("partitionId")
+            if partition in released:
+                continue
+            if partition in given_back:
+                rest.append(message)
                 continue
             processed += 1
             try:
-                await self._handler(message)
-            except Exception as exc:
+                try:
+                    await self._handler(message)
+                except Exception as exc:
+                    lease = await self._handler_failed(message, exc)
+                    if lease is _RELEASED:
+                        released.add(partition)
+                    elif lease is _HELD_UNCONFIRMED:
+                        given_back.add(partition)
+                        rest.append(message)  # a retry ack from here releases the lease
+                    # _HELD: the message was dead-lettered and the lease is still ours for
+                    # the partition's next messages: go on with them.
+                    continue
                 if self._auto_ack:
-                    released.add(message.get("partitionId"))
-                await self._handler_failed(message, exc)
-                continue
-            if self._auto_ack:
-                self._check_ack(await self._queen.ack(message, True, self._group_context))
+                    self._check_ack(await self._queen.ack(message, True, self._group_context))
+            except asyncio.CancelledError:
+                # This message and everything after it is unsettled (an ack cut short may or
+                # may not have landed: a later retry ack then fails on the ended lease).
+                await self._give_back(rest + messages[i:], released)
+                raise
         await self._stop_renewal(renewal)
-        if self._auto_ack and done < len(messages):
-            await self._release_remainder(messages[done:], released)
+        await self._give_back(rest, released)
         return processed
+
+    async def _settle(self, acking: Awaitable[Any], messages: List[Message]) -> Any:
+        """Await an ack (or nack) of ``messages``; if cancelled meanwhile, give them back."""
+        try:
+            return await acking
+        except asyncio.CancelledError:
+            await self._give_back(messages)
+            raise
+
+    async def _give_back(
+        self, messages: List[Message], released: AbstractSet[Any] = frozenset()
+    ) -> None:
+        """With auto-ack, release unsettled messages so they are redelivered at once, not
+        after ``lease_time``. Shielded: on cancellation the release is still sent."""
+        if self._auto_ack and messages:
+            await asyncio.shield(self._release_remainder(messages, released))
 
     async def _release_remainder(
         self, rest: List[Message], released: AbstractSet[Any] = frozenset()
@@ -348,28 +410,62 @@ class ConsumerRun:
         """Give back unprocessed messages at once with one ``retry`` ack per partition (D15):
         it releases the lease without moving the cursor or spending retry budget. Partitions
         in ``released`` (already released by a nack) are left out."""
-        firsts: Dict[Any, Message] = {}
-        for message in rest:
-            partition = message.get("partitionId")
-            if partition not in released and partition not in firsts:
-                firsts[partition] = message
+        firsts = _first_per_partition(rest, released)
         if firsts:
-            self._check_ack(
-                await self._queen.ack(list(firsts.values()), "retry", self._group_context)
-            )
+            self._check_ack(await self._queen.ack(firsts, "retry", self._group_context))
 
-    async def _handler_failed(self, arg: Any, exc: Exception) -> None:
+    async def _handler_failed(self, arg: Any, exc: Exception) -> Optional[object]:
+        """Nack (auto-ack) or report a failed handler call. With auto-ack and a single
+        message: what the broker's answer says about its partition's lease; else None (a
+        failed batch is settled here; the ``on_error`` callback owns acknowledgement)."""
         if self._auto_ack:
             context = {**self._group_context, "error": _error_text(exc)}
             self._queen._log.warning(
                 "ConsumerManager.processMessage", {"error": _error_text(exc), "status": "nacked"}
             )
-            self._check_ack(await self._queen.ack(arg, False, context))
-            return
+            if isinstance(arg, list):
+                await self._nack_batch(arg, context)
+                return None
+            result = await self._queen.ack(arg, False, context)
+            self._check_ack(result)
+            return _lease_after_nack(result)
         if self._on_error is not None:
             await call_maybe_async(self._on_error, arg, exc)
-            return
+            return None
         raise exc
+
+    async def _nack_batch(self, messages: List[Message], context: Dict[str, Any]) -> None:
+        """Nack a failed batch without losing a message.
+
+        Only the first message of each partition is nacked at first (single acks: a batch
+        answer's lease flags follow the broker's processing order, not the request's). With
+        retry budget left that releases the lease and the whole batch comes back. When the
+        answer says the message was dead-lettered, the lease is still held for the others:
+        they are nacked next and, the budget being spent, dead-lettered too. A batch nack of
+        everything at once would lose a message when that one nack spends the last retry
+        (the first is released, the others dead-lettered past it; API §3.8). A partition
+        whose first nack is not confirmed is given back with a ``retry`` ack.
+        """
+        firsts = _first_per_partition(messages)
+        answers = await asyncio.gather(
+            *(self._queen.ack(first, False, context) for first in firsts)
+        )
+        dead: Set[Any] = set()
+        unconfirmed: List[Message] = []
+        for first, answer in zip(firsts, answers):
+            self._check_ack(answer)
+            lease = _lease_after_nack(answer)
+            if lease is _HELD:
+                dead.add(first.get("partitionId"))
+            elif lease is _HELD_UNCONFIRMED:
+                unconfirmed.append(first)
+        rest = [
+            m for m in messages if m.get("partitionId") in dead and not any(m is f for f in firsts)
+        ]
+        if rest:
+            self._check_ack(await self._queen.ack(rest, False, context))
+        if unconfirmed:
+            await self._release_remainder(unconfirmed)
 
     def _check_ack(self, result: Any) -> None:
         if not result.get("success") or result.get("failed"):

@@ -20,8 +20,8 @@ instead of matching message text::
         │   ├── QueenTypeError           an argument or option of the wrong type or kind (a
         │   │                            non-callable where a function is expected, an unknown
         │   │                            option); also a TypeError
-        │   └── QueenPayloadError        a payload that cannot be encoded as JSON; also a
-        │                                TypeError
+        │   └── QueenPayloadError        a payload that cannot be sent (no JSON form, a NUL
+        │                                character, NaN/Infinity); also a TypeError
         └── StreamsError                 the streams runtime (queen.streams)
             ├── StreamsHttpError
             ├── StreamsConfigHashMismatch
@@ -264,7 +264,20 @@ class QueenTypeError(QueenValidationError, TypeError):
 
 
 class QueenPayloadError(QueenValidationError, TypeError):
-    """A payload that cannot be encoded as JSON (for example a set or an arbitrary object)."""
+    """A payload that cannot be sent: it has no JSON form (a set, an arbitrary object), or it
+    holds a NUL character or a NaN/Infinity float (see ``queen._payload``).
+
+    Attributes:
+        index: the position of the offending item in its push, when known.
+        path: where in that item's payload the offending value is (``$`` is the payload).
+    """
+
+    def __init__(
+        self, message: str = "", *, index: Optional[int] = None, path: Optional[str] = None
+    ) -> None:
+        super().__init__(message)
+        self.index = index
+        self.path = path
 
 
 class StreamsError(QueenError):

@@ -120,8 +120,13 @@ class HttpClient:
         timeout_millis: Optional[int] = None,
         affinity_key: Optional[str] = None,
         decode: Callable[[RawResponse], Any] = decode_json,
+        on_resend: Optional[Callable[[QueenError], None]] = None,
     ) -> Any:
         """Send ``method path`` and return ``decode(response)`` of the 2xx answer.
+
+        ``on_resend`` is called with the failure of an attempt just before the request is
+        sent again (to the same URL or, with failover, another): the caller learns that an
+        earlier attempt may have been processed although its answer was lost.
 
         Raises:
             QueenError: the client was closed (``Queen client is closed``).
@@ -134,8 +139,10 @@ class HttpClient:
             raise QueenError("Queen client is closed")
         timeout = (timeout_millis or self.timeout_millis) / 1000.0
         if self._failover:
-            return await self._with_failover(method, path, body, timeout, affinity_key, decode)
-        return await self._with_retry(method, path, body, timeout, decode)
+            return await self._with_failover(
+                method, path, body, timeout, affinity_key, decode, on_resend
+            )
+        return await self._with_retry(method, path, body, timeout, decode, on_resend)
 
     def _url(self) -> str:
         if self._base_url is not None:
@@ -150,6 +157,7 @@ class HttpClient:
         body: Optional[bytes],
         timeout: float,
         decode: Callable[[RawResponse], T],
+        on_resend: Optional[Callable[[QueenError], None]] = None,
     ) -> T:
         """One attempt on one URL, including the 429 re-sends of D25."""
         sends = 0
@@ -158,6 +166,15 @@ class HttpClient:
                 response = await self._send_logged(method, url, body, timeout)
             else:
                 response = await self.transport.send(method, url, body, timeout)
+            if response.resent and on_resend is not None:
+                on_resend(
+                    QueenConnectionError(
+                        f"{method} {url}: the connection closed without an answer and the "
+                        "transport sent the request again",
+                        method=method,
+                        url=url,
+                    )
+                )
             status = response.status
             if 200 <= status < 300:
                 try:
@@ -217,11 +234,16 @@ class HttpClient:
         body: Optional[bytes],
         timeout: float,
         decode: Callable[[RawResponse], T],
+        on_resend: Optional[Callable[[QueenError], None]],
     ) -> T:
         last: Optional[QueenError] = None
         for attempt in range(self._attempts):
+            if last is not None and on_resend is not None:
+                on_resend(last)
             try:
-                return await self._attempt(method, self._url() + path, body, timeout, decode)
+                return await self._attempt(
+                    method, self._url() + path, body, timeout, decode, on_resend
+                )
             except QueenHttpError as exc:
                 if 400 <= exc.status < 500:
                     raise
@@ -258,6 +280,7 @@ class HttpClient:
         timeout: float,
         affinity_key: Optional[str],
         decode: Callable[[RawResponse], T],
+        on_resend: Optional[Callable[[QueenError], None]],
     ) -> T:
         balancer = self.balancer
         assert balancer is not None
@@ -268,8 +291,10 @@ class HttpClient:
             if url in tried:
                 continue
             tried.add(url)
+            if last is not None and on_resend is not None:
+                on_resend(last)
             try:
-                result = await self._attempt(method, url + path, body, timeout, decode)
+                result = await self._attempt(method, url + path, body, timeout, decode, on_resend)
             except QueenHttpError as exc:
                 if 400 <= exc.status < 500:
                     raise

@@ -105,6 +105,7 @@ class TransactionResponse(TypedDict, total=False):
     transactionId: str
     results: List[Dict[str, Any]]
     error: Optional[str]
+    replayed: bool  # the answer was lost and a replay found the transaction committed
 
 
 MessageWithTrace = Message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import pytest
 
@@ -31,3 +31,13 @@ async def any_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerHand
     if urls is None:
         pytest.skip(REAL_BROKER_SKIP)
     yield BrokerHandle("real", urls)
+
+
+@pytest.fixture
+def fresh_warnings() -> Iterator[None]:
+    """Once-per-process warnings (unknown options ...) warn again in this test."""
+    import queen._validate
+
+    queen._validate._warned.clear()
+    yield
+    queen._validate._warned.clear()

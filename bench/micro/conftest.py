@@ -27,19 +27,26 @@ TX = "01a21eb3-da5a-7000-b0de-b7d996df2f4b"
 Message = message_class(None, "g")
 
 
-def user_items(n: int, with_ids: bool = False) -> List[Dict[str, Any]]:
+# A payload with null values: its JSON holds "null", which a NaN would also become, so the
+# encoder walks it for non-finite floats (queen/_payload.py).
+NULLS: Dict[str, Any] = dict(PAYLOAD, status=None, tags=["priority", None])
+
+
+def user_items(
+    n: int, with_ids: bool = False, base: Dict[str, Any] = PAYLOAD
+) -> List[Dict[str, Any]]:
     """``{"data": payload}`` items; ``with_ids`` gives each its own ``transactionId``."""
     if with_ids:
-        return [{"data": dict(PAYLOAD, orderId=i), "transactionId": TX} for i in range(n)]
-    return [{"data": dict(PAYLOAD, orderId=i)} for i in range(n)]
+        return [{"data": dict(base, orderId=i), "transactionId": TX} for i in range(n)]
+    return [{"data": dict(base, orderId=i)} for i in range(n)]
 
 
-def finished_body(n: int) -> Dict[str, Any]:
+def finished_body(n: int, base: Dict[str, Any] = PAYLOAD) -> Dict[str, Any]:
     """The push body dict the encoder produces, ready for a single orjson.dumps."""
     return {
         "items": [
             {"queue": "orders", "partition": "p1", "payload": item["data"], "transactionId": TX}
-            for item in user_items(n)
+            for item in user_items(n, base=base)
         ]
     }
 

@@ -21,7 +21,7 @@ import pytest
 
 from queen._speedups import load
 
-from .conftest import Message, finished_body, pop_body, user_items
+from .conftest import NULLS, Message, finished_body, pop_body, user_items
 
 IMPLS = ("compiled", "pure")
 
@@ -84,6 +84,23 @@ def test_push_encode(benchmark: Any, impl: str, size: int, ids: str) -> None:
         items = user_items(size, with_ids=ids == "given")
         run = lambda: encoder.body(encoder.items(items))  # noqa: E731
     _tag(benchmark, "push_encode" if ids == "generated" else "push_encode_ids", impl, size)
+    benchmark(run)
+
+
+@pytest.mark.parametrize("impl", (*IMPLS, "floor"))
+@pytest.mark.parametrize("size", [100])
+def test_push_encode_nulls(benchmark: Any, impl: str, size: int) -> None:
+    # As push_encode, with null values in every payload: the encoder then walks the payloads
+    # for NaN/Infinity, which orjson would also write as null.
+    run: Callable[[], bytes]
+    if impl == "floor":
+        body = finished_body(size, base=NULLS)
+        run = lambda: orjson.dumps(body)  # noqa: E731
+    else:
+        encoder = _module("codec", impl).PushEncoder("orders", "p1")
+        items = user_items(size, base=NULLS)
+        run = lambda: encoder.body(encoder.items(items))  # noqa: E731
+    _tag(benchmark, "push_encode_nulls", impl, size)
     benchmark(run)
 
 

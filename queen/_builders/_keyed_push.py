@@ -32,8 +32,8 @@ class KeyedPushBuilder(PushBuilder):
     ) -> None:
         self.partitions = [key_partition(item_key(item), partition_count) for item in items]
         encoded = [
-            queen._encoder(queue, partition).item(item)
-            for item, partition in zip(items, self.partitions)
+            queen._encoder(queue, partition).item(item, index)
+            for index, (item, partition) in enumerate(zip(items, self.partitions))
         ]
         first = self.partitions[0] if self.partitions else key_partition("", partition_count)
         super().__init__(queen, queen._encoder(queue, first), encoded, buffer_options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, Union, cast
 
 from .. import types
+from .._buffer_options import check_buffer_options
 from .._defaults import CONSUME_DEFAULTS, DEFAULT_PARTITION, QUEUE_DEFAULTS, QUEUE_MODE
 from .._errors import (
     QueenServerError,
@@ -182,8 +183,13 @@ class QueueBuilder:
         return self
 
     def buffer(self, options: Dict[str, Any]) -> QueueBuilder:
-        """Switch ``push()`` to client-side buffering (keys as in ``BUFFER_DEFAULTS``)."""
-        self._buffer_options = dict(options)
+        """Switch ``push()`` to client-side buffering (keys as in ``BUFFER_DEFAULTS``).
+
+        Raises:
+            QueenValidationError: an option has a bad value (checked now, not when flushing;
+                ``QueenTypeError`` for a value of the wrong type).
+        """
+        self._buffer_options = check_buffer_options(options, self._queen._log)
         return self
 
     def push(self, payload: Union[Dict[str, Any], List[Dict[str, Any]]]) -> PushBuilder:

@@ -24,6 +24,14 @@
 # nesting depth that only the extra list level pushes over orjson's limit, ...) the whole call
 # is redone item by item, so errors, their order and the callbacks are exactly the pure twin's.
 #
+# Payload rules (queen/_payload.py): after a payload is encoded, queen_scan() looks at its JSON
+# bytes for the two things that can betray a fault: a real \u0000 escape (a NUL character,
+# found exactly) and the bytes "null" (a NaN/Infinity float is written as null, and so are None
+# and the word in a string). Only then is the payload walked: queen_maybe_non_finite() in C
+# over exact dicts, lists and tuples (any other object counts as a maybe), and the shared
+# check_encoded() decides and raises, so both twins raise the same errors. The one-dump path
+# hands a list whose dump shows a NUL, or a non-finite float, to the item-by-item path.
+#
 # UUIDv7 state (RFC 9562 §6.2 method 2, same layout as the pure twin): 48-bit ms, then a 74-bit
 # counter kept as cnt_a (12 bits, rand_a) and cnt_b (62 bits, rand_b). The GIL serialises the
 # state update: the update reads the clock and the random pool in C and calls no Python code.
@@ -47,6 +55,7 @@ from libc.string cimport memchr, memcpy
 from ._items_body cimport items_body
 
 from .._errors import QueenPayloadError, QueenValidationError
+from .._payload import check_encoded
 
 __all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
@@ -59,6 +68,7 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
+    PyObject *PyList_GET_ITEM(object o, Py_ssize_t i)
     bint PyDict_CheckExact(object o)
     bint PyBytes_CheckExact(object o)
     bint PyUnicode_CheckExact(object o)
@@ -102,8 +112,125 @@ cdef extern from *:
     static PyObject *queen_new_dict_of(PyObject *cls, PyObject *empty_args) {
         return PyDict_Type.tp_new((PyTypeObject *)cls, empty_args, NULL);
     }
+
+    /* queen_scan(): bit QUEEN_HAS_NULL when the bytes "null" occur, bit QUEEN_HAS_NUL when a
+       real \\u0000 escape occurs (its backslash preceded by an even run of backslashes).
+       Backslashes are rare in JSON and found by memchr. "null" is looked for at positions
+       holding 'n' with 'l' three bytes on, 32 positions at a time with SSE2 (every x86-64
+       CPU), 8 at a time with a portable word trick elsewhere; each such candidate is then
+       checked byte by byte. */
+    #include <math.h>
+    #include <string.h>
+    #if (defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)) && !defined(QUEEN_SCAN_PORTABLE)
+    #include <emmintrin.h>
+    #define QUEEN_SCAN_SSE2 1
+    #endif
+    #define QUEEN_HAS_NULL 1
+    #define QUEEN_HAS_NUL 2
+
+    static int queen_has_nul(const unsigned char *d, Py_ssize_t n) {
+        const unsigned char *p = d, *end = d + n;
+        Py_ssize_t run;
+        while (end - p >= 6 && (p = (const unsigned char *)memchr(p, 0x5C, end - p - 5))) {
+            if (memcmp(p + 1, "u0000", 5) == 0) {
+                for (run = 0; p - run > d && p[-run - 1] == 0x5C; run++) {}
+                if (!(run & 1)) return 1;
+            }
+            /* An escape is two bytes: the next one cannot start another. */
+            p += 2;
+        }
+        return 0;
+    }
+
+    static int queen_null_at(const unsigned char *d, Py_ssize_t i, Py_ssize_t n) {
+        return i + 4 <= n && d[i] == 'n' && d[i + 1] == 'u' && d[i + 2] == 'l' && d[i + 3] == 'l';
+    }
+
+    static int queen_has_null(const unsigned char *d, Py_ssize_t n) {
+        Py_ssize_t i = 0, j;
+    #ifdef QUEEN_SCAN_SSE2
+        const __m128i cn = _mm_set1_epi8('n'), cl = _mm_set1_epi8('l');
+        for (; i + 35 <= n; i += 32) {
+            __m128i a0 = _mm_loadu_si128((const __m128i *)(d + i));
+            __m128i b0 = _mm_loadu_si128((const __m128i *)(d + i + 3));
+            __m128i a1 = _mm_loadu_si128((const __m128i *)(d + i + 16));
+            __m128i b1 = _mm_loadu_si128((const __m128i *)(d + i + 19));
+            int m0 = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a0, cn), _mm_cmpeq_epi8(b0, cl)));
+            int m1 = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a1, cn), _mm_cmpeq_epi8(b1, cl)));
+            unsigned int mask = (unsigned int)m0 | ((unsigned int)m1 << 16);
+            for (j = 0; mask; j++, mask >>= 1) {
+                if ((mask & 1) && queen_null_at(d, i + j, n)) return 1;
+            }
+        }
+    #else
+        /* A zero byte of v sets its top bit in QZ(v) (a byte just above one may too: the
+           candidates are checked anyway). */
+        #define QZ(v) (((v) - 0x0101010101010101ULL) & ~(v) & 0x8080808080808080ULL)
+        for (; i + 11 <= n; i += 8) {
+            uint64_t a, b;
+            memcpy(&a, d + i, 8);
+            memcpy(&b, d + i + 3, 8);
+            if (QZ(a ^ 0x6E6E6E6E6E6E6E6EULL) & QZ(b ^ 0x6C6C6C6C6C6C6C6CULL)) {
+                for (j = 0; j < 8; j++) {
+                    if (queen_null_at(d, i + j, n)) return 1;
+                }
+            }
+        }
+        #undef QZ
+    #endif
+        for (; i < n; i++) {
+            if (queen_null_at(d, i, n)) return 1;
+        }
+        return 0;
+    }
+
+    static int queen_scan(const char *data, Py_ssize_t n) {
+        const unsigned char *d = (const unsigned char *)data;
+        return (queen_has_null(d, n) ? QUEEN_HAS_NULL : 0) | (queen_has_nul(d, n) ? QUEEN_HAS_NUL : 0);
+    }
+
+    /* 0 when v surely holds no NaN/Infinity float: exact dicts (keys too), lists and tuples
+       are walked; exact str, int, bool and None are fine. Any other object (a subclass, a
+       dataclass, an enum...) answers 1, a maybe for check_encoded() to settle. Runs no Python
+       code, so the borrowed references stay valid. */
+    /* Leaves are tested inline: a call is made for containers (and odd objects) only. */
+    #define QUEEN_PLAIN(t, o) ((t) == &PyUnicode_Type || (t) == &PyLong_Type \
+                               || (o) == Py_None || (t) == &PyBool_Type)
+    #define QUEEN_CHILD(o, depth) ( \
+        QUEEN_PLAIN(Py_TYPE(o), o) ? 0 \
+        : Py_TYPE(o) == &PyFloat_Type ? !isfinite(PyFloat_AS_DOUBLE(o)) \
+        : queen_maybe_non_finite(o, depth))
+
+    static int queen_maybe_non_finite(PyObject *v, int depth) {
+        PyTypeObject *t = Py_TYPE(v);
+        Py_ssize_t i, size, pos = 0;
+        PyObject *key, *item;
+        if (QUEEN_PLAIN(t, v)) return 0;
+        if (t == &PyFloat_Type) return !isfinite(PyFloat_AS_DOUBLE(v));
+        if (depth > 2000) return 1;
+        if (t == &PyDict_Type) {
+            while (PyDict_Next(v, &pos, &key, &item)) {
+                if (QUEEN_CHILD(key, depth + 1) || QUEEN_CHILD(item, depth + 1)) return 1;
+            }
+            return 0;
+        }
+        if (t == &PyList_Type || t == &PyTuple_Type) {
+            size = Py_SIZE(v);
+            for (i = 0; i < size; i++) {
+                item = t == &PyList_Type ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
+                if (QUEEN_CHILD(item, depth + 1)) return 1;
+            }
+            return 0;
+        }
+        return 1;
+    }
     """
     uint64_t queen_now_ms() nogil
+    int queen_scan(const char *data, Py_ssize_t n) nogil
+    int queen_maybe_non_finite(PyObject *v, int depth)
+    enum:
+        QUEEN_HAS_NULL
+        QUEEN_HAS_NUL
     bint queen_plain_dict_type(object cls)
     object queen_new_dict_of(object cls, object empty_args)
 
@@ -295,6 +422,13 @@ def dumps_payload(payload):
     return _dumps_payload(payload)
 
 
+cdef inline int _check_payload(object payload, bytes encoded, Py_ssize_t index) except -1:
+    cdef int flags = queen_scan(PyBytes_AS_STRING(encoded), PyBytes_GET_SIZE(encoded))
+    if flags and ((flags & QUEEN_HAS_NUL) or queen_maybe_non_finite(<PyObject *>payload, 0)):
+        check_encoded(payload, encoded, index)
+    return 0
+
+
 cdef inline bint _plain_ascii(str s) except -1:
     # True when orjson.dumps(s) is s between quotes: printable ASCII without '"' and '\'.
     # Eight bytes at a time: every byte is below 0x80 (an ASCII string), so b + 0x60 keeps its
@@ -416,7 +550,7 @@ cdef class PushEncoder:
         w[0] = 125  # '}'
         return out
 
-    cdef bytes _encode(self, object item, uint64_t now):
+    cdef bytes _encode(self, object item, uint64_t now, Py_ssize_t index):
         cdef object payload, tx, trace
         cdef bytes pbytes, txjson
         cdef PyObject *v
@@ -452,6 +586,7 @@ cdef class PushEncoder:
             )
 
         pbytes = _dumps_payload(payload)
+        _check_payload(payload, pbytes, index)
         # As in the pure twin: an id orjson rejects fails before the trace id is looked at.
         txjson = None if tx is None or _plain_ascii(<str>tx) else _orjson_dumps(tx)
 
@@ -473,7 +608,7 @@ cdef class PushEncoder:
         for item in items:
             if (i & 31) == 0:
                 now = queen_now_ms()
-            out.append(self._encode(item, now))
+            out.append(self._encode(item, now, i))
             i += 1
         return out
 
@@ -492,6 +627,7 @@ cdef class PushEncoder:
         cdef const char *hit
         cdef _Slot *slots
         cdef uint64_t now = 0
+        cdef int flags
 
         for i in range(n - 1):
             Py_INCREF(_SEPARATOR)
@@ -549,6 +685,13 @@ cdef class PushEncoder:
             # Payload i lies in [start, end) of "[X0,\0,X1,\0,...,Xn-1]".
             data = PyBytes_AS_STRING(blob)
             size = PyBytes_GET_SIZE(blob)
+            flags = queen_scan(data, size)
+            if flags & QUEEN_HAS_NUL:
+                return None
+            if flags:
+                for i in range(n):
+                    if queen_maybe_non_finite(PyList_GET_ITEM(dumped, 2 * i), 0):
+                        return None
             pos = 1
             for i in range(n - 1):
                 hit = <const char *>memchr(data + pos, 0, size - pos)
@@ -583,8 +726,8 @@ cdef class PushEncoder:
                 Py_XDECREF(slots[i].trace)
             PyMem_Free(slots)
 
-    def item(self, item):
-        return self._encode(item, 0)
+    def item(self, item, Py_ssize_t index=0):
+        return self._encode(item, 0, index)
 
     def items(self, items):
         cdef list out

@@ -14,6 +14,10 @@ Push item wire form (client contract §4.4), keys in this order::
 * ``R`` = ``item["traceId"]`` only when it is a canonical UUID string; anything else is dropped
   and reported through ``on_bad_trace``.
 
+A payload holding a NUL character or a NaN/Infinity float raises :class:`QueenPayloadError`
+naming the item's index and the value's path (``queen._payload``), right after the payload is
+encoded: before the transaction id is encoded and the trace id looked at.
+
 Payloads are encoded by orjson with non-string dict keys allowed (as the stdlib ``json`` the
 reference client used); integers beyond 64 bits fall back to the stdlib encoder with the same
 compact separators, so they are not rejected.
@@ -31,6 +35,7 @@ import orjson
 
 from .._errors import QueenPayloadError, QueenValidationError
 from .._items import item_payload
+from .._payload import NULL_TOKEN, check_encoded, has_nul_escape, maybe_non_finite
 
 __all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
@@ -153,8 +158,9 @@ class PushEncoder:
             + b',"payload":'
         )
 
-    def item(self, item: Any) -> bytes:
-        """The wire JSON of one user item (see the module docstring)."""
+    def item(self, item: Any, index: int = 0) -> bytes:
+        """The wire JSON of one user item (see the module docstring); ``index`` is its
+        position in the push, for error messages."""
         payload = item_payload(item)
         tx = item.get("transactionId")
         if not tx:
@@ -163,7 +169,14 @@ class PushEncoder:
             raise QueenValidationError(
                 f"transactionId must be a string of at most {_MAX_NAME} characters: {tx!r}"
             )
-        out = self._prefix + dumps_payload(payload) + b',"transactionId":' + orjson.dumps(tx)
+        encoded = dumps_payload(payload)
+        # Most payloads have neither "null" nor a backslash (found by memchr). find(), not
+        # "in": bytes.__contains__ first tries the needle as an int, at the cost of an error.
+        if (encoded.find(NULL_TOKEN) >= 0 and maybe_non_finite(payload)) or (
+            encoded.find(b"\\") >= 0 and has_nul_escape(encoded)
+        ):
+            check_encoded(payload, encoded, index)
+        out = self._prefix + encoded + b',"transactionId":' + orjson.dumps(tx)
         trace = item.get("traceId")
         if trace is not None:
             if is_uuid(trace):
@@ -174,7 +187,7 @@ class PushEncoder:
 
     def items(self, items: Sequence[Any]) -> List[bytes]:
         """:meth:`item` over a sequence."""
-        return [self.item(item) for item in items]
+        return [self.item(item, i) for i, item in enumerate(items)]
 
     @staticmethod
     def body(encoded: Sequence[bytes]) -> bytes:

@@ -15,12 +15,15 @@ class RawResponse(NamedTuple):
         reason: the reason phrase of the status line.
         headers: header names in lower case mapped to their values.
         body: the raw body bytes (``b""`` when empty).
+        resent: True when the transport sent the request a second time because a reused
+            connection closed without an answer: the first send may have been processed.
     """
 
     status: int
     reason: str
     headers: Mapping[str, str]
     body: bytes
+    resent: bool = False
 
 
 class Transport(Protocol):

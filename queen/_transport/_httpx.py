@@ -207,7 +207,9 @@ class HttpxTransport:
                 except httpx.HTTPError as exc:
                     if not _is_stale_connection(exc):
                         raise
-                    response = await self._exchange(method, url, body, timeout)
+                    response = (await self._exchange(method, url, body, timeout))._replace(
+                        resent=True
+                    )
             if prefix not in self._protocols:
                 self._seen(prefix, HTTP1, "ALPN" if prefix.startswith("https:") else "default")
             return response

@@ -488,8 +488,10 @@ class LeanTransport:
             except _Stale as stale:
                 if not stale.reused:
                     raise
-                # The broker's idle close raced this request on a reused connection.
-                return await self._once(loop, pool, data, tail, deadline, True)
+                # The broker's idle close raced this request on a reused connection (or the
+                # connection died after the request was handled: the answer says resent).
+                response = await self._once(loop, pool, data, tail, deadline, True)
+                return response._replace(resent=True)
         except _Stale:
             raise QueenConnectionError(
                 "the server closed the connection without an answer", method=method, url=url

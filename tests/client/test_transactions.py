@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any, List
 
@@ -12,6 +13,8 @@ from queen import Queen, QueenError, QueenServerError
 from queen.testing import QueenTestServer
 
 from .conftest import RecordingBroker, make_client
+
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 async def _one(queen: Queen, name: str, group: Any = None) -> Any:
@@ -37,6 +40,9 @@ async def test_ack_and_pushes_commit_together(queen: Queen, broker: RecordingBro
     assert result["success"] is True
     assert [r["type"] for r in result["results"]] == ["ack", "push", "push", "push"]
     (body,) = broker.bodies("POST", "/api/v1/transaction")
+    # Items without an id get a client-generated UUIDv7, so a replay cannot store them twice.
+    generated = [i.pop("transactionId") for i in body["operations"][1]["items"]]
+    assert all(UUID7.match(tx) for tx in generated) and generated[0] != generated[1]
     assert body == {
         "operations": [
             {"type": "ack", "transactionId": m["transactionId"],
@@ -50,6 +56,7 @@ async def test_ack_and_pushes_commit_together(queen: Queen, broker: RecordingBro
     }
     d1 = await queen.queue("dst1").batch(5).wait(False).pop()
     assert [x["data"] for x in d1] == [{"n": 1}, "p"]
+    assert [x["transactionId"] for x in d1] == generated
     (d2,) = await queen.queue("dst2").partition("P").wait(False).pop()
     assert (d2["transactionId"], d2["traceId"], d2["data"]) == ("user-tx", trace, 2)
     # The ack moved the source cursor: the next message is s2.
@@ -140,7 +147,8 @@ async def test_bad_trace_id_is_dropped_with_a_warning(
     caplog.set_level(logging.WARNING, logger="queen.client")
     await queen.transaction().queue("bt").push({"data": 1, "traceId": "nope"}).commit()
     (body,) = broker.bodies("POST", "/api/v1/transaction")
-    assert body["operations"][0]["items"] == [{"queue": "bt", "payload": 1}]
+    (item,) = body["operations"][0]["items"]
+    assert item == {"queue": "bt", "payload": 1, "transactionId": item["transactionId"]}
     assert any("nope" in r.getMessage() for r in caplog.records)
 
 
@@ -188,6 +196,8 @@ def test_chaining_returns_the_parent(queen: Queen) -> None:
     assert tq.partition("p") is tq
     assert tq.push({"data": 1}) is tx
     ops: List[Any] = tx.operations
+    (item,) = ops[0]["items"]
+    assert UUID7.match(item.pop("transactionId"))
     assert ops == [{"type": "push", "items": [{"queue": "a", "payload": 1, "partition": "p"}]}]
 
 

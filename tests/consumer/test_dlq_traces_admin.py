@@ -190,9 +190,12 @@ async def test_consumer_waits_out_pop_maintenance(client: Queen) -> None:
     assert [m["data"] for m in seen] == [1]
 
 
-async def test_failing_batch_nacked_in_one_call_keeps_the_broker_edge_case(client: Queen) -> None:
-    # Kept on purpose (§6.7, API §3.8 edge case): on delivery number retryLimit the whole
-    # batch nack dead-letters all but the first message, which is then behind the cursor.
+async def test_failing_batch_is_dead_lettered_whole_without_loss(client: Queen) -> None:
+    # A whole-batch nack on delivery number retryLimit would dead-letter all but the first
+    # message and leave that one behind the cursor, lost (API §3.8 edge case). The consumer
+    # nacks the first message only, then the rest once the broker says it dead-lettered it:
+    # the batch is delivered retryLimit + 1 times, like a single message, and all of it lands
+    # in the DLQ.
     await client.queue("dqb").config({"retry_limit": 2}).create()
     await client.queue("dqb").push([{"transactionId": f"b{i}", "data": i} for i in range(3)])
     deliveries: List[List[str]] = []
@@ -202,6 +205,7 @@ async def test_failing_batch_nacked_in_one_call_keeps_the_broker_edge_case(clien
         raise RuntimeError("batch broke")
 
     await client.queue("dqb").batch(3).wait(False).idle_millis(300).consume(handler)
-    assert deliveries == [["b0", "b1", "b2"], ["b0", "b1", "b2"]]
+    assert deliveries == [["b0", "b1", "b2"]] * 3
     dlq = await client.queue("dqb").dlq().get()
-    assert sorted(e["transactionId"] for e in dlq["messages"]) == ["b1", "b2"]
+    assert sorted(e["transactionId"] for e in dlq["messages"]) == ["b0", "b1", "b2"]
+    assert {e["errorMessage"] for e in dlq["messages"]} == {"batch broke"}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from queen import Queen, QueenValidationError
+from queen import Queen, QueenPayloadError, QueenValidationError
 from queen._keyed import key_partition, lane_names
 
 
@@ -93,6 +93,15 @@ def test_a_keyed_push_needs_a_string_key_in_every_item(item: dict) -> None:
         queen.queue("q").keyed(4).push([{"key": "ok", "data": 0}, item])
     with pytest.raises(QueenValidationError, match="'key'"):
         queen.transaction().queue("q").keyed(4).push([item])
+
+
+def test_a_keyed_push_names_the_item_a_payload_error_is_in() -> None:
+    queen = Queen("http://127.0.0.1:1", handle_signals=False)
+    items = [{"key": "a", "data": 0}, {"key": "b", "data": 1}, {"key": "c", "data": [float("nan")]}]
+    for push in (queen.queue("q").keyed(4).push, queen.transaction().queue("q").keyed(4).push):
+        with pytest.raises(QueenPayloadError, match=r"item 2: NaN at \$\[0\]") as info:
+            push(items)
+        assert (info.value.index, info.value.path) == (2, "$[0]")
 
 
 def test_key_and_explicit_partition_is_an_error() -> None:

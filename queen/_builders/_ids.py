@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-__all__ = ["MISSING_ID", "MISSING_PARTITION", "ack_entries", "message_address", "status_text"]
+__all__ = [
+    "MISSING_ID",
+    "MISSING_PARTITION",
+    "ack_address",
+    "ack_entries",
+    "message_address",
+    "status_text",
+]
 
 MISSING_ID = "Message must have transactionId or id property"
 MISSING_PARTITION = "Message must have partitionId property to ensure message uniqueness"
@@ -67,3 +74,14 @@ def ack_entries(
             append({"transactionId": tx, "partitionId": partition_id, "status": item_text,
                     "error": item_error})
     return acks
+
+
+def ack_address(message: Any) -> Dict[str, Any]:
+    """``{"transactionId", "partitionId"}`` of a message as :func:`ack_entries` sends them
+    (for reporting a refused ack by its position)."""
+    if not isinstance(message, dict):
+        return {"transactionId": None, "partitionId": None}
+    return {
+        "transactionId": _get(message, "transactionId") or _get(message, "id"),
+        "partitionId": _get(message, "partitionId"),
+    }

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 from typing import Deque, Dict, List, Mapping, Optional, Set, Tuple
 
 import httptools
@@ -39,6 +40,11 @@ KEEPALIVE_EXPIRY_SECONDS = 4.0
 _LARGE_BODY = 1 << 16
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _USER_AGENT = "queen-turbo"
+# Wake-up thresholds (SO_RCVLOWAT): at most this many bytes are awaited in one wake-up, and a
+# head shorter than the one predicted unblocks after LOWAT_FALLBACK seconds at the latest.
+_LOWAT_CAP = 1 << 20
+_LOWAT_FALLBACK = 0.002
+_SO_RCVLOWAT = getattr(socket, "SO_RCVLOWAT", None)
 
 
 class _Stale(Exception):
@@ -58,11 +64,16 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "_body",
+        "_body_size",
         "_chunked_or_length",
         "_head_done",
         "_headers",
+        "_lowat",
+        "_lowat_timer",
         "_parser",
         "_reason",
+        "_received",
+        "_sock",
         "_timer",
         "_waiter",
         "got_bytes",
@@ -84,6 +95,11 @@ class _Connection(asyncio.Protocol):
         self._reason = ""
         self._chunked_or_length = False
         self._head_done = False
+        self._received = 0
+        self._body_size = 0
+        self._sock: Optional[socket.socket] = None
+        self._lowat = 1
+        self._lowat_timer: Optional[asyncio.TimerHandle] = None
         self.got_bytes = False
         self.lost = False
         self.reusable = False
@@ -93,6 +109,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if _SO_RCVLOWAT is not None:
+            self._sock = transport.get_extra_info("socket")
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -102,6 +120,8 @@ class _Connection(asyncio.Protocol):
             self.abort()
             return
         self.got_bytes = True
+        head_done = self._head_done
+        self._received += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -109,6 +129,41 @@ class _Connection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_exception(QueenConnectionError(f"malformed HTTP answer: {exc}"))
             self.abort()
+            return
+        if waiter.done() or self._sock is None:
+            return
+        # The answer is incomplete: wake up again only when (most of) the rest is there.
+        # The broker writes some answers' heads in many small pieces, and a large body
+        # arrives in several segments; each wake-up costs a loop turn and a copy.
+        pool = self.pool
+        if self._head_done:
+            if not head_done:
+                pool.learn_head(self._received - self._body_size)
+            length = self._headers.get("content-length")
+            if length is not None and length.isdigit():
+                self._set_lowat(min(int(length) - self._body_size, _LOWAT_CAP))
+        elif pool.head_hint:
+            self._set_lowat(pool.head_hint - self._received)
+            if self._lowat > 1 and self._lowat_timer is None:
+                # The head may be shorter than the shortest seen so far.
+                self._lowat_timer = pool.loop.call_later(  # type: ignore[union-attr]
+                    _LOWAT_FALLBACK, self._reset_lowat
+                )
+
+    def _set_lowat(self, size: int) -> None:
+        if size < 1:
+            size = 1
+        if size != self._lowat and self._sock is not None:
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, _SO_RCVLOWAT, size)  # type: ignore[arg-type]
+            except OSError:
+                self._sock = None  # not supported here: plain wake-ups
+                return
+            self._lowat = size
+
+    def _reset_lowat(self) -> None:
+        self._lowat_timer = None
+        self._set_lowat(1)
 
     def eof_received(self) -> Optional[bool]:
         self.reusable = False
@@ -134,6 +189,7 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._headers = {}
         self._body = []
+        self._body_size = 0
         self._chunked_or_length = False
         self._head_done = False
 
@@ -155,6 +211,7 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
+        self._body_size += len(body)
 
     def on_message_complete(self) -> None:
         status = self._parser.get_status_code()
@@ -172,6 +229,11 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
+        if self._lowat_timer is not None:
+            self._lowat_timer.cancel()
+            self._lowat_timer = None
+        if self._lowat != 1:
+            self._set_lowat(1)
         body = self._body
         waiter.set_result(
             RawResponse(
@@ -194,6 +256,7 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[RawResponse] = loop.create_future()
         self._waiter = waiter
         self.got_bytes = False
+        self._received = 0
         self.reusable = False
         self._timer = loop.call_at(deadline, self._fire_timeout)
         transport = self.transport
@@ -211,6 +274,11 @@ class _Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
             self._waiter = None
+            if self._lowat != 1:  # an exchange that ended without its answer
+                self._reset_lowat()
+            if self._lowat_timer is not None:
+                self._lowat_timer.cancel()
+                self._lowat_timer = None
 
     def abort(self) -> None:
         self.reusable = False
@@ -224,7 +292,7 @@ class _Connection(asyncio.Protocol):
 class _Pool:
     """The keep-alive connections of one origin."""
 
-    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "loop",
+    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "head_hint", "host", "loop",
                  "max_connections", "max_keepalive", "port")
 
     def __init__(self, host: str, port: int, head: bytes, max_connections: int,
@@ -239,6 +307,11 @@ class _Pool:
         self._waiters: Deque[asyncio.Future[None]] = collections.deque()
         self.closed = False
         self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.head_hint = 0  # the shortest answer head seen from this origin (bytes)
+
+    def learn_head(self, size: int) -> None:
+        if size > 0 and (not self.head_hint or size < self.head_hint):
+            self.head_hint = size
 
     async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
                       fresh: bool) -> Tuple[_Connection, bool]:

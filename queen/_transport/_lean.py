@@ -66,6 +66,7 @@ class _Connection(asyncio.Protocol):
         "_body",
         "_body_size",
         "_chunked_or_length",
+        "_deadline",
         "_head_done",
         "_headers",
         "_lowat",
@@ -75,6 +76,7 @@ class _Connection(asyncio.Protocol):
         "_received",
         "_sock",
         "_timer",
+        "_timer_when",
         "_waiter",
         "got_bytes",
         "idle_since",
@@ -90,6 +92,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: Optional[asyncio.Future[RawResponse]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._deadline = 0.0
+        self._timer_when = 0.0
         self._headers: Dict[str, str] = {}
         self._body: List[bytes] = []
         self._reason = ""
@@ -172,6 +176,9 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.lost = True
         self.reusable = False
+        if self._timer is not None and self._waiter is None:
+            self._timer.cancel()
+            self._timer = None
         self.pool.forget(self)
         waiter = self._waiter
         if waiter is None or waiter.done():
@@ -244,10 +251,21 @@ class _Connection(asyncio.Protocol):
             )
         )
 
-    def _fire_timeout(self) -> None:
+    def _on_timer(self) -> None:
+        # One timer per connection, re-armed only when it would fire too late: a request's
+        # deadline is usually later than the previous one's, so the timer armed for an earlier
+        # request fires first and then moves itself to the current deadline.
+        self._timer = None
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(_Timeout())
+        if waiter is None or waiter.done():
+            return
+        if self._deadline > self._timer_when:  # armed for an earlier request
+            loop = self.pool.loop
+            assert loop is not None
+            self._timer_when = self._deadline
+            self._timer = loop.call_at(self._deadline, self._on_timer)
+            return
+        waiter.set_exception(_Timeout())
         self.abort()
 
     async def exchange(self, loop: asyncio.AbstractEventLoop, data: bytes, tail: bytes,
@@ -258,7 +276,13 @@ class _Connection(asyncio.Protocol):
         self.got_bytes = False
         self._received = 0
         self.reusable = False
-        self._timer = loop.call_at(deadline, self._fire_timeout)
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or self._timer_when > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer_when = deadline
+            self._timer = loop.call_at(deadline, self._on_timer)
         transport = self.transport
         assert transport is not None
         try:
@@ -271,8 +295,6 @@ class _Connection(asyncio.Protocol):
                 transport.write(tail)
             return await waiter
         finally:
-            self._timer.cancel()
-            self._timer = None
             self._waiter = None
             if self._lowat != 1:  # an exchange that ended without its answer
                 self._reset_lowat()
@@ -313,9 +335,8 @@ class _Pool:
         if size > 0 and (not self.head_hint or size < self.head_hint):
             self.head_hint = size
 
-    async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
-                      fresh: bool) -> Tuple[_Connection, bool]:
-        """A connection for one exchange and whether it was reused."""
+    def idle(self, loop: asyncio.AbstractEventLoop) -> Optional[_Connection]:
+        """A usable idle connection, without waiting (None when there is none)."""
         if loop is not self.loop:
             # The client outlived its event loop (asyncio.run twice): the old connections
             # belong to the old loop and cannot be used from this one.
@@ -325,21 +346,29 @@ class _Pool:
             self._idle.clear()
             self._all.clear()
             self._waiters.clear()
+        idle = self._idle
+        if not idle:
+            return None
+        now = loop.time()
+        while idle:
+            conn = idle.pop()  # the most recently used: the least likely to be closed
+            if conn.lost or not conn.reusable or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS:
+                conn.abort()
+                self.forget(conn)
+                continue
+            return conn
+        return None
+
+    async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
+                      fresh: bool) -> Tuple[_Connection, bool]:
+        """A connection for one exchange and whether it was reused."""
         while True:
             if not fresh:
-                idle = self._idle
-                now = loop.time()
-                while idle:
-                    conn = idle.pop()  # the most recently used: the least likely to be closed
-                    if (
-                        conn.lost
-                        or not conn.reusable
-                        or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS
-                    ):
-                        conn.abort()
-                        self.forget(conn)
-                        continue
+                conn = self.idle(loop)
+                if conn is not None:
                     return conn, True
+            elif loop is not self.loop:
+                self.idle(loop)  # adopt the running loop
             if len(self._all) < self.max_connections:
                 return await self._connect(loop, deadline), False
             waiter: asyncio.Future[None] = loop.create_future()
@@ -542,7 +571,11 @@ class LeanTransport:
                     tail: bytes, deadline: float, fresh: bool) -> RawResponse:
         if self._closed:
             raise QueenConnectionError("the transport is closed")
-        conn, reused = await pool.acquire(loop, deadline, fresh)
+        conn = None if fresh else pool.idle(loop)
+        if conn is None:
+            conn, reused = await pool.acquire(loop, deadline, fresh)
+        else:
+            reused = True
         try:
             return await conn.exchange(loop, data, tail, deadline)
         except _Stale as stale:

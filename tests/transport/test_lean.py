@@ -609,3 +609,31 @@ async def test_after_a_large_answer_a_small_one_is_not_held_back() -> None:
         finally:
             await t.aclose()
         assert srv.connections == 1
+
+
+async def test_each_request_on_a_connection_keeps_its_own_deadline() -> None:
+    # One timer serves a connection's successive requests: a short deadline after a long one
+    # still fires, and a long deadline after a short one is not cut at the earlier deadline.
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await read_request(r)
+        w.write(answer(b"1"))  # long deadline, answered at once
+        await read_request(r)
+        w.write(answer(b"2"))  # short deadline, answered at once
+        await read_request(r)
+        await asyncio.sleep(0.6)  # beyond the previous request's deadline, within its own
+        w.write(answer(b"3"))
+        await read_request(r)  # never answered: its short deadline must fire
+        await r.read()
+
+    async with RawServer(handler) as srv:
+        t = LeanTransport()
+        try:
+            assert (await t.send("GET", srv.url + "/1", None, 30.0)).body == b"1"
+            assert (await t.send("GET", srv.url + "/2", None, 0.3)).body == b"2"
+            assert (await t.send("GET", srv.url + "/3", None, 30.0)).body == b"3"
+            with pytest.raises(QueenTimeoutError):
+                # The outer bound only keeps a broken deadline from hanging the test.
+                await asyncio.wait_for(t.send("GET", srv.url + "/4", None, 0.3), 10.0)
+        finally:
+            await t.aclose()
+        assert srv.connections == 1

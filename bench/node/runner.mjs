@@ -68,7 +68,7 @@ const run = {
   },
   async consume () {
     const c = params.concurrency || 4; await prefill(params.n, c); let seen = 0; const m = meter(); m.start()
-    await q.queue(name).concurrency(c).batch(BATCH).limit(params.n).idleMillis(300).consume(async (msgs) => { seen += Array.isArray(msgs) ? msgs.length : 1 })
+    await q.queue(name).concurrency(c).batch(BATCH).limit(params.n).idleMillis(300).timeoutMillis(300).consume(async (msgs) => { seen += Array.isArray(msgs) ? msgs.length : 1 })
     m.stop(); return m.result(seen, { concurrency: c })
   },
   async latency () {
@@ -86,6 +86,7 @@ const run = {
 }
 if (!run[scenario]) { out({ skipped: `no Node.js runner for ${scenario}` }); process.exit(0) }
 const result = await run[scenario]()
+try { if (!scenario.startsWith('responder')) await q.queue(name).delete() } catch {} // keep the broker small
 try { await q.close() } catch {}
 out(result)
 process.exit(0)

@@ -26,9 +26,10 @@ function meter () {
   const m = { lat: [] }
   m.start = () => { m.c0 = process.cpuUsage(); m.w0 = process.hrtime.bigint() }
   m.stop = () => { const c = process.cpuUsage(m.c0); m.cpu = (c.user + c.system) / 1e6; m.wall = Number(process.hrtime.bigint() - m.w0) / 1e9 }
+  const r = (x, d = 4) => x == null ? null : Math.round(x * 10 ** d) / 10 ** d
   m.result = (n, extra = {}) => ({
-    messages: n, wall_s: m.wall, cpu_s: m.cpu, msgs_per_s: n / m.wall, cpu_ms_per_1000: m.cpu * 1e6 / n,
-    msgs_per_cpu_s: n / m.cpu, p50_ms: pct(m.lat, 0.5), p99_ms: pct(m.lat, 0.99),
+    messages: n, wall_s: r(m.wall), cpu_s: r(m.cpu), msgs_per_s: r(n / m.wall, 1), cpu_ms_per_1000: r(m.cpu * 1e6 / n, 3),
+    msgs_per_cpu_s: r(n / m.cpu, 1), p50_ms: r(pct(m.lat, 0.5)), p99_ms: r(pct(m.lat, 0.99)),
     peak_rss_mb: process.resourceUsage().maxRSS / 1024, ...extra
   })
   return m

@@ -30,8 +30,8 @@ import ssl
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-import h2.exceptions
 import httpx
+import jh2.exceptions
 
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
@@ -217,7 +217,7 @@ class HttpxTransport:
                 method=method,
                 url=url,
             ) from exc
-        except (httpx.HTTPError, H2TransportError, h2.exceptions.H2Error, OSError) as exc:
+        except (httpx.HTTPError, H2TransportError, jh2.exceptions.H2Error, OSError) as exc:
             detail = str(exc) or type(exc).__name__
             raise QueenConnectionError(
                 f"{method} {url} failed: {detail}", method=method, url=url

@@ -117,6 +117,29 @@ class _DrainingStateMachine(jh2.connection.H2ConnectionStateMachine):
     }
 
 
+class _ClientConnection(jh2.connection.H2Connection):
+    """h2's connection, without a walk over every stream for each new one.
+
+    h2 counts the open streams on each new stream (to refuse one beyond the peer's
+    ``SETTINGS_MAX_CONCURRENT_STREAMS``) by walking all of them, and drops the closed ones
+    during that walk; with 50 long polls parked on a connection, that walk dominated the
+    cost of a new stream. While fewer streams than either side's limit are known at all,
+    every count is below the limit too and the check passes whatever the exact count, so
+    the number of known streams is returned (an upper bound); the full walk, with its
+    clean-up, runs once the known streams reach the limit.
+    """
+
+    def _open_streams(self, remainder: int) -> int:
+        known = len(self.streams)
+        limit = min(
+            self.local_settings.max_concurrent_streams,
+            self.remote_settings.max_concurrent_streams,
+        )
+        if known < limit:
+            return known
+        return int(super()._open_streams(remainder))
+
+
 class _HeaderPipeline:
     """h2's header normalisation and validation, run once per distinct header list.
 
@@ -246,7 +269,7 @@ class H2Connection:
             normalize_inbound_headers=False,
             validate_inbound_headers=False,
         )
-        conn = jh2.connection.H2Connection(config=config)
+        conn = _ClientConnection(config=config)
         conn.state_machine = _DrainingStateMachine()
         conn.local_settings = jh2.settings.Settings(
             client=True,
@@ -318,9 +341,10 @@ class H2Connection:
         self._streams[stream_id] = stream
         try:
             conn.send_headers(stream_id, request_headers, end_stream=not body)
-            self._write()
             if body:
-                await self._send_body(stream_id, stream, body)
+                await self._send_body(stream_id, stream, body)  # writes the headers with it
+            else:
+                self._write()
             await self._writer.drain()
             await stream.done
         except asyncio.CancelledError:
@@ -358,10 +382,12 @@ class H2Connection:
                 conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(view)
             )
             if size <= 0:
+                self._write()  # what is pending (this request's headers) goes out meanwhile
                 stream.window.clear()
                 await stream.window.wait()
                 continue
-            conn.send_data(stream_id, view[:size].tobytes(), end_stream=size == len(view))
+            chunk = body if size == len(body) else view[:size].tobytes()
+            conn.send_data(stream_id, chunk, end_stream=size == len(view))
             view = view[size:]
             self._write()
             await self._writer.drain()

@@ -245,3 +245,30 @@ async def test_a_body_waiting_for_flow_control_credit_ends_with_its_stream(end):
     finally:
         await client.pool.aclose()
         await server.close()
+
+
+async def test_a_long_lived_connection_keeps_few_stream_records():
+    # The count of open streams is an upper bound until the known streams reach the limit;
+    # then the closed ones are dropped. Hundreds of requests beside parked long polls: every
+    # answer comes back and the connection's stream records stay within the limit.
+    async with QueenTestServer(http2=True) as server:
+        queues = await _setup(server, 6)
+        client = Client(server.url)
+        try:
+            parked = [asyncio.ensure_future(client.pop(q, 20000)) for q in queues[:5]]
+            for i in range(300):
+                answer = await asyncio.wait_for(
+                    client.push([{"queue": queues[5], "payload": {"i": i}}]), GUARD
+                )
+                assert answer.status == 200
+            (connection,) = client.connections()
+            limit = connection.capacity
+            assert 0 < len(connection._conn.streams) <= limit
+            assert connection._conn.open_outbound_streams <= limit
+            await asyncio.wait_for(
+                client.push([{"queue": q, "payload": {}} for q in queues[:5]]), GUARD
+            )
+            assert [r.status for r in await asyncio.wait_for(asyncio.gather(*parked), GUARD)] \
+                == [200] * 5
+        finally:
+            await client.pool.aclose()

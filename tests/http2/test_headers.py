@@ -12,6 +12,7 @@ import h2.connection
 import h2.events
 import hpack
 import pytest
+from _peer import serve_h2
 
 from queen._transport._h2 import H2Pool, H2TransportError
 
@@ -45,26 +46,15 @@ class ScriptedServer:
             client_side=False, header_encoding=None, validate_outbound_headers=False,
             normalize_outbound_headers=False,
         )
-        conn = h2.connection.H2Connection(config)
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    return
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        self.received.append(list(event.headers))
-                        headers, body = self.answers[len(self.received) - 1]
-                        conn.send_headers(event.stream_id, headers)
-                        conn.send_data(event.stream_id, body, end_stream=True)
-                writer.write(conn.data_to_send())
-                await writer.drain()
-        except (ConnectionError, h2.exceptions.ProtocolError):
-            pass
-        finally:
-            writer.close()
+
+        async def on_event(conn: h2.connection.H2Connection, event: Any) -> None:
+            if isinstance(event, h2.events.RequestReceived):
+                self.received.append(list(event.headers))
+                headers, body = self.answers[len(self.received) - 1]
+                conn.send_headers(event.stream_id, headers)
+                conn.send_data(event.stream_id, body, end_stream=True)
+
+        await serve_h2(reader, writer, config, on_event)
 
 
 OK = ([(b":status", b"200"), (b"content-type", b"application/json")], b"{}")

@@ -20,6 +20,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import pytest
+from _peer import serve_h2
 from hyperframe.frame import GoAwayFrame, WindowUpdateFrame
 
 from queen import Queen
@@ -201,25 +202,18 @@ class StingyServer:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
         received = 0
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    return
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.DataReceived):
-                        received += event.flow_controlled_length
-                        if received >= 65535 and not self.blocked.is_set():
-                            self.blocked.set()
-                            await asyncio.sleep(0.05)  # the client is waiting for credit
-                            self._end(conn, event.stream_id)
-                writer.write(conn.data_to_send())
-        finally:
-            writer.close()
+
+        async def on_event(conn: h2.connection.H2Connection, event: Any) -> None:
+            nonlocal received
+            if isinstance(event, h2.events.DataReceived):
+                received += event.flow_controlled_length
+                if received >= 65535 and not self.blocked.is_set():
+                    self.blocked.set()
+                    await asyncio.sleep(0.05)  # the client is waiting for credit
+                    self._end(conn, event.stream_id)
+
+        await serve_h2(reader, writer, h2.config.H2Configuration(client_side=False), on_event)
 
 
 def _goaway_unprocessed(conn: h2.connection.H2Connection, stream_id: int) -> None:

@@ -680,10 +680,7 @@ def write_snippet(table: Dict[Tuple[str, str], Any], command: str) -> None:
     if all(lat):
         lines.append(f"A single-message push round trip takes {lat[0]:.2f} ms at the median "
                      f"(queen-mq: {lat[1]:.2f} ms).")
-    lines += ["", "On uvloop: `pip install queen-turbo[uvloop]` and run your application with "
-              "`uvloop.run(main())` (or `asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())`"
-              "); queen-turbo needs nothing else.", "",
-              f"Reproduce with `pip install -e .[bench]` and `{command}`; the full tables "
+    lines += ["", f"Reproduce with `pip install -e .[bench]` and `{command}`; the full tables "
               "(queen.testing figures in a second section) are in "
               "[bench/RESULTS.md](bench/RESULTS.md).", ""]
     with open(README) as f:

@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from bench.runners import streams_scenario
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 RUNNERS = os.path.join(BENCH, "runners")
@@ -79,6 +81,7 @@ class Scenario:
         runner: the runner of the four queen-* Python columns, under bench/runners/.
         server: "broker" or "responder" (bench/responder.py's canned answers).
         first_round_only: run in the first round only (a long, steady measurement).
+        timeout: seconds a runner may take before it counts as failed.
     """
 
     title: str
@@ -89,6 +92,7 @@ class Scenario:
     runner: str = "queen_client.py"
     server: str = "broker"
     first_round_only: bool = False
+    timeout: float = 300
 
 
 PUSH_CLIENTS = (*EVERY, "wrk")
@@ -112,7 +116,12 @@ SCENARIOS: Dict[str, Scenario] = {
                            PUSH_CLIENTS, server="responder"),
     "memory": Scenario("1,000,000 buffered messages", None,
                        {"n": 1_000_000, "max_bytes": 512 * 1024 * 1024}, {},
-                       ("turbo", "reference"), first_round_only=True),
+                       ("turbo", "reference"), first_round_only=True, timeout=600),
+    # bench/runners/streams_scenario.py: a queen.streams job, Python clients only.
+    streams_scenario.NAME: Scenario(streams_scenario.TITLE, streams_scenario.SHORT,
+                                    streams_scenario.params(False), streams_scenario.params(True),
+                                    PYTHON_CLIENTS, runner="streams_job.py",
+                                    timeout=streams_scenario.TIMEOUT_S),
 }
 TITLES = {name: s.title for name, s in SCENARIOS.items()}
 
@@ -326,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         cmd = runner_argv(client, scenario, p, ref, node)
                         if cmd is None:
                             continue
-                        result = run_one(cmd, client, 600 if scenario == "memory" else 300)
+                        result = run_one(cmd, client, spec.timeout)
                         log(f"round {r + 1}/{rounds} {scenario:<10} {client:<16} "
                             f"{_brief(result)}")
                         raw.setdefault((scenario, client), []).append(result)

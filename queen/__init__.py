@@ -9,6 +9,9 @@ same fluent async API, its known bugs fixed::
         await queen.queue("orders").partition("eu").push([{"data": {"id": 1}}])
         await queen.queue("orders").group("billing").batch(100).consume(handler)
 
+Stream jobs (windows, aggregates, rate-limiting gates, exactly-once sinks) are built with
+:class:`Stream` (``queen.streams``).
+
 The API is asyncio-only. Installing both ``queen-turbo`` and ``queen-mq`` into one
 environment is unsupported: both provide the top-level package ``queen``.
 """
@@ -43,6 +46,7 @@ _configure_logging()
 
 from ._admin import Admin  # noqa: E402
 from ._client import Queen  # noqa: E402
+from .streams import Stream, sliding_window_gate, token_bucket_gate  # noqa: E402
 from .types import AckResponse, BufferStats, DLQResponse, Message, TransactionResponse  # noqa: E402
 
 __all__ = [
@@ -65,6 +69,7 @@ __all__ = [
     "QueenTimeoutError",
     "QueenUnsupportedError",
     "QueenValidationError",
+    "Stream",
     "StreamsConfigHashMismatch",
     "StreamsCycleFailed",
     "StreamsError",
@@ -74,4 +79,6 @@ __all__ = [
     "TransactionResponse",
     "__reference_version__",
     "__version__",
+    "sliding_window_gate",
+    "token_bucket_gate",
 ]

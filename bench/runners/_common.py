@@ -107,11 +107,11 @@ def emit(result: Dict[str, Any]) -> None:
     _STDOUT.flush()
 
 
-def run(main: Coroutine[Any, Any, None]) -> None:
+def run(main: Coroutine[Any, Any, Any]) -> Any:
     """Run a runner's coroutine on the event loop the orchestrator asked for:
     uvloop's when ``BENCH_LOOP=uvloop`` (the uvloop columns), asyncio's otherwise."""
     if os.environ.get("BENCH_LOOP") == "uvloop":
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    asyncio.run(main)
+    return asyncio.run(main)

@@ -10,9 +10,7 @@ import queen
 import queen.types
 
 # §1.2 + §1.3 of the contract, plus our additions QueenValidationError and QueenPayloadError
-# and __reference_version__. The streams SDK entry points of §1.2 (Stream, token_bucket_gate,
-# sliding_window_gate) are not implemented yet, so they are not part of the expected surface
-# until queen.streams lands; this set must then gain them.
+# and __reference_version__.
 EXPECTED_ALL = {
     "Queen",
     "Admin",
@@ -42,6 +40,9 @@ EXPECTED_ALL = {
     "StreamsRegisterFailed",
     "StreamsCycleFailed",
     "StreamsStateGetFailed",
+    "Stream",
+    "token_bucket_gate",
+    "sliding_window_gate",
 }
 
 
@@ -50,6 +51,18 @@ def test_all_is_exactly_the_public_contract() -> None:
     assert len(queen.__all__) == len(set(queen.__all__))
     for name in queen.__all__:
         assert hasattr(queen, name), name
+
+
+def test_streams_entry_points_are_the_same_objects() -> None:
+    import queen.streams
+
+    assert queen.Stream is queen.streams.Stream
+    assert queen.token_bucket_gate is queen.streams.token_bucket_gate
+    assert queen.sliding_window_gate is queen.streams.sliding_window_gate
+    for name in ("Stream", "token_bucket_gate", "sliding_window_gate", "StreamsError",
+                 "StreamsHttpError", "StreamsConfigHashMismatch", "StreamsRegisterFailed",
+                 "StreamsCycleFailed", "StreamsStateGetFailed"):
+        assert getattr(queen.streams, name) is getattr(queen, name), name
 
 
 def test_versions() -> None:

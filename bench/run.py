@@ -284,14 +284,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one round, fewer messages")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3)")
     ap.add_argument("--clients", default=",".join(CLIENTS))
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=",".join([*SCENARIOS, "http2"]),
+                    help="comma-separated; http2 is bench/http2's 50-consumer scenario")
     ap.add_argument("--broker", choices=("auto", "real", "testing"), default="auto",
                     help="auto: QUEEN_URL, else the real broker of shared/, else queen.testing")
     ap.add_argument("--no-write", action="store_true", help="print, do not write any file")
     args = ap.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     clients = [c for c in args.clients.split(",") if c]
-    scenarios = [s for s in args.scenarios.split(",") if s]
+    scenarios = [s for s in args.scenarios.split(",") if s and s != "http2"]
+    with_http2 = "http2" in args.scenarios.split(",")
     unknown = [c for c in clients if c not in LABELS] + [s for s in scenarios
                                                           if s not in SCENARIOS]
     if unknown:
@@ -343,7 +345,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if broker is not None:
                     broker.stop()
         elapsed = time.time() - started
-        http2 = http2_hook(args.quick, broker_url)
+        http2 = (http2_hook(args.quick, broker_url) if with_http2 else
+                 ("Not requested in this run (`--scenarios` without `http2`).", []))
     finally:
         responder.stop()
         if real is not None:

@@ -14,9 +14,10 @@ README's performance table.
 * **Clients** (columns): queen-turbo (this checkout); the reference ``queen-mq==0.15.0`` from
   PyPI in its own virtual environment (``bench/.venv-ref``, created on first use); both again
   on uvloop; the Node.js ``queen-mq`` 0.15 (installed into ``bench/node/node_modules`` from
-  ``../shared/peers`` when missing); bare httpx+orjson and aiohttp+orjson loops; and wrk
-  (Debian's package) posting the same push bodies. A client that has no runner for a
-  scenario is left out of that row.
+  ``../shared/peers`` when missing); bare httpx+orjson and aiohttp+orjson loops; wrk
+  (Debian's package) posting the same push bodies; and a hand-written loop on one blocking
+  socket with orjson and no event loop (``bench/runners/floor.py``, one request in flight).
+  A client that has no runner for a scenario is left out of that row.
 * **Rounds** are interleaved: each round runs every scenario for every client, the client
   order rotating, so all clients see the same machine load; the tables show the median per
   round. Client CPU is measured inside each runner process (the broker runs in another).
@@ -56,17 +57,17 @@ CHART = os.path.join(BENCH, "cpu_per_1000.png")
 PROFILE_STEPS = os.path.join(BENCH, "profile_steps.md")
 
 CLIENTS = ["turbo", "turbo-uvloop", "reference", "reference-uvloop", "node", "aiohttp", "httpx",
-           "wrk"]
+           "wrk", "blocking"]
 LABELS = {"turbo": "queen-turbo", "turbo-uvloop": "queen-turbo (uvloop)",
           "reference": "queen-mq 0.15 (Python)",
           "reference-uvloop": "queen-mq 0.15 (Python, uvloop)",
           "node": "queen-mq 0.15 (Node.js)", "aiohttp": "bare aiohttp", "httpx": "bare httpx",
-          "wrk": "wrk"}
+          "wrk": "wrk", "blocking": "blocking socket, no event loop"}
 COLOURS = {"turbo": "#d62728", "turbo-uvloop": "#ff9896", "reference": "#1f77b4",
            "reference-uvloop": "#aec7e8", "node": "#2ca02c", "aiohttp": "#bcbd22",
-           "httpx": "#7f7f7f", "wrk": "#9467bd"}
+           "httpx": "#7f7f7f", "wrk": "#9467bd", "blocking": "#8c564b"}
 PYTHON_CLIENTS = ("turbo", "turbo-uvloop", "reference", "reference-uvloop")
-EVERY = tuple(c for c in CLIENTS if c != "wrk")
+EVERY = tuple(c for c in CLIENTS if c not in ("wrk", "blocking"))
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,19 @@ class Scenario:
 PUSH_CLIENTS = (*EVERY, "wrk")
 SCENARIOS: Dict[str, Scenario] = {
     "push1": Scenario("push 100/request, 1 in flight", "push 100/req\n1 in flight",
-                      {"n": 50_000}, {"n": 10_000}, PUSH_CLIENTS),
+                      {"n": 50_000}, {"n": 10_000}, (*PUSH_CLIENTS, "blocking")),
     "push8": Scenario("push 100/request, 8 in flight", "push 100/req\n8 in flight",
                       {"n": 50_000}, {"n": 10_000}, PUSH_CLIENTS),
     "buffered": Scenario("buffered producer (100 msgs / 100 ms)", "buffered\nproducer",
                          {"n": 50_000}, {"n": 5_000}),
     "pop_ack": Scenario("pop 100 + batch ack", "pop 100\n+ batch ack",
-                        {"n": 50_000}, {"n": 10_000}),
+                        {"n": 50_000}, {"n": 10_000}, (*EVERY, "blocking")),
     "consume": Scenario("consume(), concurrency 4, batch 100", "consume()\nconcurrency 4",
                         {"n": 50_000, "concurrency": 4}, {"n": 10_000}),
     "latency": Scenario("single push/pop/ack", None, {"rounds": 500}, {"rounds": 200}),
     "responder1": Scenario("push 100, 1 in flight, minimal responder",
                            "push, responder\n1 in flight", {"n": 100_000}, {"n": 20_000},
-                           PUSH_CLIENTS, server="responder"),
+                           (*PUSH_CLIENTS, "blocking"), server="responder"),
     "responder8": Scenario("push 100, 8 in flight, minimal responder",
                            "push, responder\n8 in flight", {"n": 100_000}, {"n": 20_000},
                            PUSH_CLIENTS, server="responder"),
@@ -246,6 +247,8 @@ def runner_argv(client: str, scenario: str, params: Dict[str, Any], ref: Optiona
         return [node, os.path.join(NODE_DIR, "runner.mjs"), scenario, blob] if node else None
     if client == "wrk":
         return [sys.executable, os.path.join(RUNNERS, "wrk.py"), scenario, blob]
+    if client == "blocking":
+        return [sys.executable, os.path.join(RUNNERS, "floor.py"), scenario, blob]
     return None
 
 
@@ -506,6 +509,11 @@ def targets(table: Dict[Tuple[str, str], Any]) -> List[List[str]]:
     for s in ("pop_ack", "consume"):
         ratio(s, s, "reference", 1 / 5, "1/5 of queen-mq 0.15")
         ratio(s, s, "aiohttp", 1 / 2, "1/2 of the bare aiohttp loop")
+    floor, aio = _cpu(table, "pop_ack", "blocking"), _cpu(table, "pop_ack", "aiohttp")
+    if floor and aio:
+        rows.append([f"(for reference) {TITLES['pop_ack']}: a blocking-socket loop with no event "
+                     "loop, against the bare aiohttp loop", f"{floor:.2f} vs {aio:.2f} ms "
+                     f"({floor / aio:.2f}x)", "-"])
     for s in ("push1", "push8"):
         ratio(s, s, "wrk", 1.2, "1.2x wrk's")
         ratio(s, s, "reference", 1 / 4, "1/4 of queen-mq 0.15")

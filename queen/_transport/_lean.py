@@ -10,6 +10,11 @@ objects; this transport keeps only what the exchange needs:
   built once; a request is one ``bytes`` join and one ``transport.write``;
 * the answer is parsed by ``httptools`` (llhttp) straight into a dict of lower-case headers
   and a list of body chunks, then handed back as :class:`RawResponse`;
+* while an answer is incomplete, the socket's receive low-water mark (``SO_RCVLOWAT``, where
+  the platform has it) asks for the rest of its known-length body, or for the shortest head
+  seen from the origin, before the next wake-up: the broker writes some heads in dozens of
+  small pieces, and each wake-up is a loop turn, a ``recv`` and a copy;
+* one deadline timer per connection serves its successive requests;
 * idle connections expire after :data:`KEEPALIVE_EXPIRY_SECONDS` (the broker closes them
   8.4-12 s after the last response); a request that dies on a reused connection before any
   response byte arrived is re-sent once at once on a fresh connection (Q40);

@@ -15,7 +15,8 @@ README's performance table.
   PyPI in its own virtual environment (``bench/.venv-ref``, created on first use); both again
   on uvloop; the Node.js ``queen-mq`` 0.15 (installed into ``bench/node/node_modules`` from
   ``../shared/peers`` when missing); bare httpx+orjson and aiohttp+orjson loops; wrk
-  (Debian's package) posting the same push bodies; and a hand-written loop on one blocking
+  (Debian's package, installed with apt-get when missing and run as root) posting the same
+  push bodies; and a hand-written loop on one blocking
   socket with orjson and no event loop (``bench/runners/floor.py``, one request in flight).
   A client that has no runner for a scenario is left out of that row.
 * **Rounds** are interleaved: each round runs every scenario for every client, the client
@@ -227,6 +228,15 @@ def node_status() -> Tuple[Optional[str], str]:
 
 
 def wrk_status() -> str:
+    if shutil.which("wrk") is None and shutil.which("apt-get") and os.geteuid() == 0:
+        log("apt-get install wrk")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for argv in (["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"],
+                     ["apt-get", "update", "-qq"],
+                     ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"]):
+            subprocess.run(argv, capture_output=True, env=env)
+            if argv[1] == "install" and shutil.which("wrk"):
+                break
     if shutil.which("wrk") is None:
         return "wrk is not installed (Debian package `wrk`): no wrk column."
     return "wrk from Debian's package, driving the push scenarios with bench/wrk/push.lua."

@@ -63,7 +63,6 @@ log = logging.getLogger("queen.client.transport")
 
 MAX_STREAMS_CAP = 100  # streams per connection even when the peer allows more
 WINDOW = 1 << 24  # receive window of the connection and of each stream
-READ_CHUNK = 1 << 16
 OPEN_TIMEOUT_SECONDS = 30.0  # connect, TLS, preface and the peer's SETTINGS
 HEADER_MEMO = 256  # distinct header lists whose normalised form a connection remembers
 
@@ -215,19 +214,73 @@ class _Stream:
         self.window = asyncio.Event()
 
 
-class H2Connection:
-    """One HTTP/2 connection: a reader task dispatching frames to per-stream futures."""
+class _Wire(asyncio.Protocol):
+    """The socket of one HTTP/2 connection. Received bytes go straight to the connection's
+    state machine from the event loop's callback (no reader task, no stream buffer); bytes
+    that arrive before the connection is attached are kept for it."""
 
-    def __init__(
-        self,
-        origin: Origin,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        conn: jh2.connection.H2Connection,
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport: Optional[asyncio.Transport] = None
+        self._sink: Optional[H2Connection] = None
+        self._early: List[bytes] = []  # b"" stands for the peer's end of stream
+        self._lost: Optional[Tuple[Optional[Exception]]] = None
+        self._paused = False
+        self._drained: Optional[asyncio.Future[None]] = None
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    def attach(self, sink: H2Connection) -> None:
+        self._sink = sink
+        early, self._early = self._early, []
+        for data in early:
+            sink._on_data(data)
+        if self._lost is not None:
+            sink._on_lost(self._lost[0])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self._sink is None:
+            self._early.append(data)
+        else:
+            self._sink._on_data(data)
+
+    def eof_received(self) -> Optional[bool]:
+        self.data_received(b"")
+        return False  # close the transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        if self._sink is None:
+            self._lost = (exc,)
+        else:
+            self._sink._on_lost(exc)
+        self.resume_writing()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if self._paused and not self.closed.done():
+            if self._drained is None:
+                self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drained)
+
+
+class H2Connection:
+    """One HTTP/2 connection: frames dispatched to per-stream futures as they arrive."""
+
+    def __init__(self, origin: Origin, wire: _Wire, conn: jh2.connection.H2Connection) -> None:
         self.origin = origin
-        self._reader = reader
-        self._writer = writer
+        self._wire = wire
         self._conn = conn
         self._loop = asyncio.get_running_loop()
         self._streams: Dict[int, _Stream] = {}
@@ -237,7 +290,6 @@ class H2Connection:
         self.goaway = False
         self.idle_since = self._loop.time()
         self._error: Optional[H2TransportError] = None
-        self._reader_task: Optional[asyncio.Task[None]] = None
         self._settings = asyncio.Event()
         self._pipeline = _HeaderPipeline()
 
@@ -248,17 +300,18 @@ class H2Connection:
         """Connect, negotiate, send the preface and wait for the peer's ``SETTINGS``."""
         scheme, host, port = origin
         tls = scheme == "https"
-        reader, writer = await asyncio.open_connection(
+        loop = asyncio.get_running_loop()
+        transport, wire = await loop.create_connection(
+            lambda: _Wire(loop),
             host,
             port,
             ssl=ssl_context if tls else None,
             server_hostname=host if tls else None,
-            limit=READ_CHUNK * 4,
         )
         if tls:
-            ssl_object = writer.get_extra_info("ssl_object")
+            ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
-                writer.close()
+                transport.close()
                 raise Http1Negotiated()
         config = jh2.config.H2Configuration(
             client_side=True,
@@ -281,10 +334,10 @@ class H2Connection:
         )
         conn.initiate_connection()
         conn.increment_flow_control_window(WINDOW - 65535)
-        self = cls(origin, reader, writer, conn)
-        self._reader_task = self._loop.create_task(self._read_loop())
+        self = cls(origin, wire, conn)
         try:
             self._write()
+            wire.attach(self)
             await self._settings.wait()
         except BaseException:
             await self.aclose()
@@ -345,7 +398,8 @@ class H2Connection:
                 await self._send_body(stream_id, stream, body)  # writes the headers with it
             else:
                 self._write()
-            await self._writer.drain()
+            if self._wire._paused:
+                await self._wire.drain()
             await stream.done
         except asyncio.CancelledError:
             self._reset(stream_id)
@@ -390,7 +444,8 @@ class H2Connection:
             conn.send_data(stream_id, chunk, end_stream=size == len(view))
             view = view[size:]
             self._write()
-            await self._writer.drain()
+            if self._wire._paused:
+                await self._wire.drain()
 
     def _reset(self, stream_id: int) -> None:
         if self.closed:
@@ -403,17 +458,15 @@ class H2Connection:
 
     # -- the reader ------------------------------------------------------------------------
 
-    async def _read_loop(self) -> None:
+    def _on_data(self, data: bytes) -> None:
+        """Bytes from the peer (``b""``: it ended its side of the connection)."""
+        if self.closed:
+            return
         try:
-            while True:
-                data = await self._reader.read(READ_CHUNK)
-                if not data:
-                    raise H2TransportError("the server closed the HTTP/2 connection")
-                self._handle(self._conn.receive_data(data))
-                self._write()
-        except asyncio.CancelledError:
-            self._fail(H2TransportError("HTTP/2 connection closed"))
-            raise
+            if not data:
+                raise H2TransportError("the server closed the HTTP/2 connection")
+            self._handle(self._conn.receive_data(data))
+            self._write()
         except H2TransportError as exc:
             self._fail(exc)
         except jh2.exceptions.ProtocolError as exc:
@@ -425,6 +478,12 @@ class H2Connection:
             )
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
         except OSError as exc:
+            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+
+    def _on_lost(self, exc: Optional[Exception]) -> None:
+        if exc is None:
+            self._fail(H2TransportError("the server closed the HTTP/2 connection"))
+        else:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
 
     def _handle(self, events: List[jh2.events.Event]) -> None:
@@ -517,12 +576,15 @@ class H2Connection:
             if not stream.done.done():
                 stream.done.set_exception(error)
             stream.window.set()
-        self._writer.close()
+        transport = self._wire.transport
+        if transport is not None:
+            transport.close()
 
     def _write(self) -> None:
         data = self._conn.data_to_send()
-        if data and not self._writer.is_closing():
-            self._writer.write(data)
+        transport = self._wire.transport
+        if data and transport is not None and not transport.is_closing():
+            transport.write(data)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -534,14 +596,7 @@ class H2Connection:
             except (jh2.exceptions.ProtocolError, OSError):
                 pass
         self._fail(H2TransportError("HTTP/2 connection closed"))
-        task = self._reader_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        try:
-            await self._writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass
+        await asyncio.shield(self._wire.closed)
 
 
 _closing: Set[asyncio.Task[None]] = set()

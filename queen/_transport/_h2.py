@@ -292,6 +292,7 @@ class H2Connection:
         self._error: Optional[H2TransportError] = None
         self._settings = asyncio.Event()
         self._pipeline = _HeaderPipeline()
+        self._flush_pending = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -397,7 +398,7 @@ class H2Connection:
             if body:
                 await self._send_body(stream_id, stream, body)  # writes the headers with it
             else:
-                self._write()
+                self._write_soon()
             if self._wire._paused:
                 await self._wire.drain()
             await stream.done
@@ -436,14 +437,14 @@ class H2Connection:
                 conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(view)
             )
             if size <= 0:
-                self._write()  # what is pending (this request's headers) goes out meanwhile
+                self._write_soon()  # what is pending (this request's headers) goes out meanwhile
                 stream.window.clear()
                 await stream.window.wait()
                 continue
             chunk = body if size == len(body) else view[:size].tobytes()
             conn.send_data(stream_id, chunk, end_stream=size == len(view))
             view = view[size:]
-            self._write()
+            self._write_soon()
             if self._wire._paused:
                 await self._wire.drain()
 
@@ -466,7 +467,7 @@ class H2Connection:
             if not data:
                 raise H2TransportError("the server closed the HTTP/2 connection")
             self._handle(self._conn.receive_data(data))
-            self._write()
+            self._write_soon()
         except H2TransportError as exc:
             self._fail(exc)
         except jh2.exceptions.ProtocolError as exc:
@@ -579,6 +580,18 @@ class H2Connection:
         transport = self._wire.transport
         if transport is not None:
             transport.close()
+
+    def _write_soon(self) -> None:
+        """Send what the state machine has queued at the end of this loop turn: the frames of
+        the requests and answers handled in one turn go out in one write (one TLS record
+        and one system call instead of one per request)."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self._write()
 
     def _write(self) -> None:
         data = self._conn.data_to_send()

@@ -266,3 +266,29 @@ async def test_a_long_lived_connection_keeps_few_stream_records():
                 == [200] * 5
         finally:
             await client.pool.aclose()
+
+
+async def test_requests_started_in_one_loop_turn_go_out_in_one_write():
+    async with QueenTestServer(http2=True) as server:
+        (queue,) = await _setup(server, 1)
+        client = Client(server.url)
+        try:
+            assert (await asyncio.wait_for(client.push([{"queue": queue}]), GUARD)).status == 200
+            (connection,) = client.connections()
+            transport = connection._wire.transport
+            writes: List[bytes] = []
+            real_write = transport.write
+
+            def counting_write(data: bytes) -> None:
+                writes.append(bytes(data))
+                real_write(data)
+
+            transport.write = counting_write  # type: ignore[method-assign]
+            tasks = [asyncio.ensure_future(client.send("GET", "/health")) for _ in range(10)]
+            await asyncio.sleep(0)  # every task sends its HEADERS in this turn
+            await asyncio.sleep(0)  # the flush scheduled by them
+            assert len(writes) == 1
+            answers = await asyncio.wait_for(asyncio.gather(*tasks), GUARD)
+            assert [a.status for a in answers] == [200] * 10
+        finally:
+            await client.pool.aclose()

@@ -10,9 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _brokers import REAL_BROKER_SKIP, BrokerHandle, real_broker_urls  # noqa: E402
+from _brokers import REAL_BROKER_SKIP, BrokerHandle, real_broker_urls
 
-from queen.testing import QueenTestServer  # noqa: E402
+from queen.testing import QueenTestServer
 
 
 @pytest.fixture(params=["testing", "real"])

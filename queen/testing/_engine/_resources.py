@@ -15,8 +15,16 @@ from ._stats import PartitionStats, partition_stats, sum_stats
 from ._timefmt import fmt_ms
 
 __all__ = [
-    "handle_namespaces", "handle_overview", "handle_queue", "handle_queues", "handle_tasks",
-    "fmt_opt", "message_counts", "partition_rows", "queue_row", "queue_totals",
+    "fmt_opt",
+    "handle_namespaces",
+    "handle_overview",
+    "handle_queue",
+    "handle_queues",
+    "handle_tasks",
+    "message_counts",
+    "partition_rows",
+    "queue_row",
+    "queue_totals",
 ]
 
 

@@ -8,7 +8,7 @@ its numbers are the broker's settled numbers, never stale ones:
 * per group row: ``pending`` = messages after the group's cursor (or its subscription
   start), the leased ones included; ``processing`` = the undelivered part of an active
   lease's batch, capped by ``pending``; ``deadLetter`` = the group's DLQ entries;
-  ``completed`` = total − pending − deadLetter; ``failed`` is always 0;
+  ``completed`` = total - pending - deadLetter; ``failed`` is always 0;
 * a partition no group has touched has one row: everything pending except dead letters;
 * a partition reports the MAX of its rows, a queue the SUM of its partitions.
 

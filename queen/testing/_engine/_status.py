@@ -298,7 +298,7 @@ def _simple(keys: Dict[str, Any]) -> Any:
         if "timeRange" in body:
             body["timeRange"] = _range(start, end)
         if "timestamp" in body:
-            body["timestamp"] = fmt_s(ctx.clock.now_us())
+            body["timestamp"] = fmt_ms(ctx.clock.now_us())
         return ctx.reply(body)
     return handler
 
@@ -315,7 +315,7 @@ def _queue_lag(ctx: Context, req: Request) -> Response:
         return failed
     start, end = _window(ctx, req, 3600)
     queue = get_param(req.query, "queue")
-    rows = []
+    rows: List[Tuple[int, str]] = []
     for q in ctx.state.queues.values():
         if queue is not None and q.name != queue:
             continue
@@ -351,8 +351,13 @@ STATUS_ROUTES: List[Tuple[str, Any]] = [
         "totals": {"completedRetentionMsgs": 0, "eventCount": 0, "evictionMsgs": 0,
                    "retentionMsgs": 0, "totalMsgs": 0}})),
     ("/analytics/postgres-stats", _simple({
-        "timestamp": None, "database": {}, "databaseCache": {}, "tableCache": [],
-        "indexCache": [], "cacheSummary": {}, "deadTuples": [], "hotUpdates": [],
-        "activeQueries": [], "autovacuumStatus": [], "bufferConfig": {}, "bufferUsage": {},
-        "tableSizes": []})),
+        "timestamp": None, "database": "queen",
+        "databaseCache": {"cacheHitRatio": 0, "cacheHits": 0, "database": "queen",
+                          "diskReads": 0},
+        "tableCache": [], "indexCache": [],
+        "cacheSummary": {k: {"cacheHits": 0, "diskReads": 0, "hitRatio": 0}
+                         for k in ("indexes", "tables")},
+        "deadTuples": [], "hotUpdates": [], "activeQueries": [], "autovacuumStatus": [],
+        "bufferConfig": {"sharedBuffers": "0", "sharedBuffersSize": "0 MB"},
+        "bufferUsage": [], "tableSizes": []})),
 ]

@@ -24,14 +24,14 @@ async def test_push_answers(conform):
         await api.post("/api/v1/push", {"items": []})
         ns = api.name("ns")
         await api.post("/api/v1/push", {"items": [{"queue": f"{ns}.task.more", "payload": 1}]})
-        await api.get(f"/api/v1/resources/queues/{ns}.task.more",
-                      mask=["partitions.*.id"])
+        await api.settle_stats()
+        await api.get(f"/api/v1/resources/queues/{ns}.task.more")
         for bad in ({}, {"items": {}}, {"items": [{"payload": 1}]},
                     {"items": [{"queue": q, "partition": None}]},
                     {"items": [{"queue": q, "transactionId": 5}]},
                     {"items": [{"queue": q, "traceId": 5}]}):
             await api.post("/api/v1/push", bad)
-        await api.get(f"/api/v1/pop/queue/{q}?batch=20")
+        await api.get(f"/api/v1/pop/queue/{q}/partition/Default?batch=20")
         await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=20")
     await conform(scenario)
 
@@ -68,6 +68,23 @@ async def test_pop_wildcard_and_multi_partition(conform):
         q2 = api.name("q2")
         await api.post("/api/v1/push", {"items": _items(q2, 3)})
         await api.get(f"/api/v1/pop/queue/{q2}?batch=0")
+    await conform(scenario)
+
+
+async def test_wildcard_claim_order(conform):
+    async def scenario(api):
+        q = api.name("q")
+        for name in ("a", "b", "c"):
+            await api.post("/api/v1/push", {"items": _items(q, 1, partition=name)})
+        claimed = set()
+        for _ in range(3):
+            body = await api.get(f"/api/v1/pop/queue/{q}", documented={"D3": [
+                "partition", "partitionId", "messages.*.partition",
+                "messages.*.partitionId", "messages.*.id"]})
+            claimed.add(body["partition"])
+        # Whatever the order, three pops claim the three partitions once each.
+        assert claimed == {"a", "b", "c"}
+        await api.get(f"/api/v1/pop/queue/{q}")
     await conform(scenario)
 
 

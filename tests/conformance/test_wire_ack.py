@@ -22,7 +22,7 @@ def _ack(m, status="completed", lease=True, **extra):
 
 async def test_ack_of_a_message_that_no_longer_exists(conform):
     async def scenario(api):
-        q, ms = await _pushed_and_popped(api)
+        _, ms = await _pushed_and_popped(api)
         await api.post("/api/v1/ack", _ack(ms[0]))
         await api.delete(f"/api/v1/messages/{ms[0]['partitionId']}/{ms[0]['transactionId']}")
         await api.post("/api/v1/ack", _ack(ms[0], lease=False))
@@ -35,7 +35,7 @@ async def test_ack_of_a_message_that_no_longer_exists(conform):
 
 async def test_mixed_batch_that_releases_the_lease(conform):
     async def scenario(api):
-        q, ms = await _pushed_and_popped(api)
+        _, ms = await _pushed_and_popped(api)
         await api.post("/api/v1/ack/batch", {"acknowledgments": [
             _ack(ms[1], "failed"), _ack(ms[2]), _ack(ms[0])]})
     await conform(scenario)

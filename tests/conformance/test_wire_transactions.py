@@ -31,13 +31,12 @@ async def test_transaction_commits_acks_and_pushes(conform):
                                         "transactionId": "o2"}]},
             {"type": "push", "queue": out, "partition": "y", "data": {"d": 1},
              "transactionId": "o3"},
-        ], "requiredLeases": ["garbage"]}, mask=["transactionId", "results.3.messageId"])
+        ], "requiredLeases": ["garbage"]})
         await api.get(f"/api/v1/pop/queue/{out}/partition/x?batch=5")
-        await api.get(f"/api/v1/pop/queue/{out}/partition/y?batch=5",
-                      mask=["messages.*.id"])
+        await api.get(f"/api/v1/pop/queue/{out}/partition/y?batch=5")
         await api.post("/api/v1/transaction", {"operations": [
             _ack_op(ms[1], status="failed"),
-            _ack_op(ms[1], consumerGroup="fresh")]}, mask=["transactionId"])
+            _ack_op(ms[1], consumerGroup="fresh")]})
         await api.get(f"/api/v1/dlq?queue={q}")
         await api.get(f"/api/v1/pop/queue/{q}/partition/p?consumerGroup=fresh&batch=5")
     await conform(scenario)
@@ -58,9 +57,7 @@ async def test_transaction_failures_roll_back(conform):
             [{"type": "push", "items": [{"queue": out, "traceId": "not-a-uuid"}]}],
             [{"type": "ack", "transactionId": "t0", "partitionId": "not-a-uuid"}],
         ):
-            await api.post("/api/v1/transaction", {"operations": ops},
-                           mask=["transactionId", "results.*.messageId",
-                                 "results.*.partitionId"])
+            await api.post("/api/v1/transaction", {"operations": ops})
         await api.get(f"/api/v1/resources/queues/{out}")
         await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=5")
         for bad in ({}, {"operations": []}, {"operations": {}}):

@@ -30,9 +30,12 @@ async def test_retries_then_dead_letter_queue(conform):
         for _ in range(2):
             body = await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=2")
             await api.post("/api/v1/ack", _ack(body["messages"][0], "failed", error="boom"))
-        body = await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=2")
+        await api.post("/api/v1/ack", _ack(body["messages"][1], "failed"))
+        # A whole-batch nack on the last attempt skips its first message (Q18).
+        whole = await _pushed_and_popped(api, q, 3, partition="w")
         await api.post("/api/v1/ack/batch", {"acknowledgments": [
-            _ack(m, "failed") for m in body["messages"]]})
+            _ack(m, "failed") for m in whole]})
+        await api.get(f"/api/v1/pop/queue/{q}/partition/w?batch=3")
         await api.get(f"/api/v1/dlq?queue={q}", pick=lambda b: {
             **b, "messages": sorted(b["messages"], key=lambda m: m["transactionId"])})
         await api.get(f"/api/v1/dlq?queue={q}&offset=1")

@@ -1,9 +1,11 @@
 """TLS settings of a client: trust, client certificate, and the one explicit way out.
 
-Certificates are verified by default against certifi's bundle (what httpx uses), or against
-``ca_bundle`` (a PEM file or a directory of hashed certificates) when it is given. There is
-no "verify=False": skipping verification takes ``insecure_skip_verify=True``, which is logged
-at WARNING every time a client is built with it.
+Certificates are verified against, in this order of precedence: ``ca_bundle`` (a PEM file or
+a directory of hashed certificates) when it is given; the ``SSL_CERT_FILE`` or else the
+``SSL_CERT_DIR`` environment variable, as httpx (and so the reference client) honours them;
+certifi's bundle otherwise. There is no "verify=False": skipping verification takes
+``insecure_skip_verify=True``, which is logged at WARNING every time a client is built with
+it.
 """
 
 from __future__ import annotations
@@ -42,15 +44,27 @@ def _default_cafile() -> Optional[str]:
     return str(certifi.where())
 
 
+def _trusting(ca_bundle: Optional[str]) -> ssl.SSLContext:
+    """A default client context trusting the CAs chosen by the precedence above."""
+    if ca_bundle is not None:
+        if os.path.isdir(ca_bundle):
+            return ssl.create_default_context(capath=ca_bundle)
+        return ssl.create_default_context(cafile=ca_bundle)
+    cert_file = os.environ.get("SSL_CERT_FILE")
+    if cert_file:
+        return ssl.create_default_context(cafile=cert_file)
+    cert_dir = os.environ.get("SSL_CERT_DIR")
+    if cert_dir:
+        return ssl.create_default_context(capath=cert_dir)
+    return ssl.create_default_context(cafile=_default_cafile())
+
+
 def ssl_context(options: TlsOptions, alpn: Sequence[str]) -> ssl.SSLContext:
     """A client context for ``options`` offering ``alpn`` (a fresh one per caller: httpcore
     sets its own ALPN list on the context it is given)."""
     if options.client_key and not options.client_cert:
         raise ValueError("tls_client_key needs tls_client_cert")
-    if options.ca_bundle is not None and os.path.isdir(options.ca_bundle):
-        context = ssl.create_default_context(capath=options.ca_bundle)
-    else:
-        context = ssl.create_default_context(cafile=options.ca_bundle or _default_cafile())
+    context = _trusting(options.ca_bundle)
     if options.insecure_skip_verify:
         log.warning(
             "TLS certificate verification is DISABLED (tls_insecure_skip_verify=True): "

@@ -40,6 +40,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 _ROW = re.compile(r"^\|\s*(D\d+)\s*\|", re.MULTILINE)
 _EMPTY = "<empty body>"
+_WRITES = ("/api/v1/push", "/api/v1/transaction", "/streams/v1/cycle")
 
 
 def documented_differences() -> List[str]:
@@ -88,6 +89,10 @@ class Api:
         """
         content = raw if raw is not None else (None if body is None else json.dumps(body))
         response = await self._http.request(method, path, content=content)
+        if self.real and method == "POST" and path in _WRITES:
+            # The real broker updates its wildcard-pop index just after it answers a push
+            # (Q25); a pop sent in that instant can miss the message. Let it settle.
+            await asyncio.sleep(0.05)
         data: Any
         if not response.content:
             data = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 
 def _items(q, n, partition="p", start=0, **extra):
     return [{"queue": q, "partition": partition, "payload": {"n": i},
@@ -174,22 +176,11 @@ async def test_lease_expiry_redelivers(conform):
     await conform(scenario)
 
 
-async def test_delayed_processing(conform):
+@pytest.mark.parametrize("option", ["delayedProcessing", "windowBuffer"])
+async def test_delayed_processing_and_window_buffer(conform, option):
     async def scenario(api):
         q = api.name("q")
-        await api.post("/api/v1/configure", {"queue": q, "options": {"delayedProcessing": 1}})
-        await api.post("/api/v1/push", {"items": _items(q, 2)})
-        await api.get(f"/api/v1/pop/queue/{q}?batch=2")
-        await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=2")
-        await asyncio.sleep(1.3)
-        await api.get(f"/api/v1/pop/queue/{q}?batch=2")
-    await conform(scenario)
-
-
-async def test_window_buffer(conform):
-    async def scenario(api):
-        q = api.name("q")
-        await api.post("/api/v1/configure", {"queue": q, "options": {"windowBuffer": 1}})
+        await api.post("/api/v1/configure", {"queue": q, "options": {option: 1}})
         await api.post("/api/v1/push", {"items": _items(q, 2)})
         await api.get(f"/api/v1/pop/queue/{q}?batch=2")
         await api.get(f"/api/v1/pop/queue/{q}/partition/p?batch=2")

@@ -40,6 +40,11 @@ async def stored(client: Queen, queue: str, partition: str = "Default") -> List[
     return [m["data"] for m in msgs]
 
 
+async def completed(client: Queen, queue: str) -> int:
+    """Messages of ``queue`` the broker lists as completed (acknowledged past)."""
+    return len((await client.admin.list_messages(queue=queue, status="completed"))["messages"])
+
+
 async def create_queue(client: Queen, name: str, **options: Any) -> None:
     await client.queue(name).config(options).create()
 

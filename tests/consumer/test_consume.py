@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
-from qt_helpers import E2E, pending_tasks, wait_for
+from qt_helpers import E2E, completed, pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
@@ -222,12 +222,6 @@ async def test_wait_false_polls_and_sleeps(server: QueenTestServer, client: Quee
 
 
 # -- auto-ack and auto-nack ---------------------------------------------------------------------
-
-
-async def completed(client: Queen, queue: str) -> int:
-    """Messages of ``queue`` the broker lists as completed (acknowledged past)."""
-    listed = await client.admin.list_messages(queue=queue, status="completed")
-    return len(listed["messages"])
 
 
 async def test_auto_ack_completes_messages(e2e: E2E) -> None:

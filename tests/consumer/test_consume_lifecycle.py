@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
-from qt_helpers import E2E, pending_tasks, wait_for
+from qt_helpers import E2E, completed, pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
@@ -154,11 +154,6 @@ async def test_namespace_consume_is_unsupported(e2e: E2E) -> None:
 
 
 # -- lease renewal ----------------------------------------------------------------------------
-
-
-async def completed(client: Queen, queue: str) -> int:
-    """Messages of ``queue`` the broker lists as completed (acknowledged past)."""
-    return len((await client.admin.list_messages(queue=queue, status="completed"))["messages"])
 
 
 async def test_renewal_keeps_the_lease_past_lease_time(e2e: E2E) -> None:

@@ -3,8 +3,10 @@
 One attempt claims partition-level leases for (partition, consumer group), reads the messages
 after the group's cursor and answers one of the shapes of §2.2. Leases expire lazily (an
 expired lease is simply free, §3.4); a claim that finds nothing visible releases its lease at
-once but still answers the success shape with the token. Subscription modes are applied to
-named groups on first contact only (§3.6). Long polling is in :func:`handle_pop`.
+once but still answers the success shape with the token. Subscription modes apply to named
+groups while they have no cursor and no stored subscription on the queue (§3.6); the wildcard
+route picks partitions by the stored cursor only, so a new group claims a partition even when
+all its messages predate the subscription. Long polling is in :func:`handle_pop`.
 """
 
 from __future__ import annotations

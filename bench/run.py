@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from bench.runners import streams_scenario, sync_scenario
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 REF_VENV = os.path.join(BENCH, ".venv-ref")
@@ -51,11 +53,20 @@ TITLES = {
 }
 
 
+# The streams scenario lives in bench/runners/streams_scenario.py.
+SCENARIOS.append(streams_scenario.NAME)
+TITLES[streams_scenario.NAME] = streams_scenario.TITLE
+# queen.sync's push loop: bench/runners/sync_scenario.py.
+SCENARIOS.append(sync_scenario.NAME)
+TITLES[sync_scenario.NAME] = sync_scenario.TITLE
+
 SHORT = {
     "push1": "push 100/req\n1 in flight", "push8": "push 100/req\n8 in flight",
     "buffered": "buffered\nproducer", "pop_ack": "pop 100\n+ batch ack",
     "consume": "consume()\nconcurrency 4", "responder1": "push, responder\n1 in flight",
     "responder8": "push, responder\n8 in flight",
+    streams_scenario.NAME: streams_scenario.SHORT,
+    sync_scenario.NAME: sync_scenario.SHORT,
 }
 
 
@@ -126,6 +137,10 @@ def node_status() -> Tuple[Optional[str], str]:
 def runner_argv(client: str, scenario: str, params: Dict[str, Any], ref: Optional[str],
                 node: Optional[str]) -> Optional[List[str]]:
     blob = json.dumps(params)
+    if scenario == streams_scenario.NAME:
+        return streams_scenario.argv(client, blob, ref, sys.executable)
+    if scenario == sync_scenario.NAME:
+        return sync_scenario.argv(client, blob, sys.executable)
     py = os.path.join(BENCH, "runners", "queen_client.py")
     bare = os.path.join(BENCH, "runners", "bare.py")
     if client == "turbo":
@@ -169,6 +184,8 @@ def plan(quick: bool) -> Dict[str, Dict[str, Any]]:
         "latency": {"rounds": 200 if quick else 500},
         "responder1": {"n": 2 * n}, "responder8": {"n": 2 * n},
         "memory": {"n": 1_000_000, "max_bytes": 512 * 1024 * 1024},
+        streams_scenario.NAME: streams_scenario.params(quick),
+        sync_scenario.NAME: sync_scenario.params(quick),
     }
 
 
@@ -211,7 +228,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                         cmd = runner_argv(client, scenario, p, ref, node)
                         if cmd is None:
                             continue
-                        result = run_one(cmd, client, 300 if scenario == "memory" else 120)
+                        result = run_one(cmd, client, streams_scenario.TIMEOUT_S
+                                         if scenario == streams_scenario.NAME else
+                                         300 if scenario == "memory" else 120)
                         log(f"round {r + 1}/{rounds} {scenario:<10} {client:<9} "
                             f"{_brief(result)}")
                         raw.setdefault((scenario, client), []).append(result)
@@ -396,6 +415,10 @@ def targets(table: Dict[Tuple[str, str], Any]) -> List[List[str]]:
             rows.append([f"single-message {op} p50 adds ≤ 0.3 ms over bare aiohttp",
                          f"{a - b:+.3f} ms ({a:.3f} vs {b:.3f})",
                          "met" if a - b <= 0.3 else "not met"])
+    sync_row = sync_scenario.target(cpu(sync_scenario.NAME, "turbo"),
+                                    cpu(sync_scenario.ASYNC_TWIN, "turbo"))
+    if sync_row:
+        rows.append(sync_row)
     mem = table.get(("memory", "turbo"), {})
     if "rss_growth_mb" in mem:
         rows.append(["1,000,000 buffered 200-byte messages under the configured bound",

@@ -9,8 +9,12 @@ same fluent async API, its known bugs fixed::
         await queen.queue("orders").partition("eu").push([{"data": {"id": 1}}])
         await queen.queue("orders").group("billing").batch(100).consume(handler)
 
-The API is asyncio-only. Installing both ``queen-turbo`` and ``queen-mq`` into one
-environment is unsupported: both provide the top-level package ``queen``.
+Stream jobs (windows, aggregates, rate-limiting gates, exactly-once sinks) are built with
+:class:`Stream` (``queen.streams``).
+
+The API is asyncio; :mod:`queen.sync` offers the same API with blocking calls. Installing
+both ``queen-turbo`` and ``queen-mq`` into one environment is unsupported: both provide the
+top-level package ``queen``.
 """
 
 from ._defaults import (
@@ -27,6 +31,7 @@ from ._errors import (
     QueenPayloadError,
     QueenServerError,
     QueenTimeoutError,
+    QueenTypeError,
     QueenUnsupportedError,
     QueenValidationError,
     StreamsConfigHashMismatch,
@@ -43,6 +48,7 @@ _configure_logging()
 
 from ._admin import Admin  # noqa: E402
 from ._client import Queen  # noqa: E402
+from .streams import Stream, sliding_window_gate, token_bucket_gate  # noqa: E402
 from .types import AckResponse, BufferStats, DLQResponse, Message, TransactionResponse  # noqa: E402
 
 __all__ = [
@@ -63,8 +69,10 @@ __all__ = [
     "QueenPayloadError",
     "QueenServerError",
     "QueenTimeoutError",
+    "QueenTypeError",
     "QueenUnsupportedError",
     "QueenValidationError",
+    "Stream",
     "StreamsConfigHashMismatch",
     "StreamsCycleFailed",
     "StreamsError",
@@ -74,4 +82,6 @@ __all__ = [
     "TransactionResponse",
     "__reference_version__",
     "__version__",
+    "sliding_window_gate",
+    "token_bucket_gate",
 ]

@@ -14,6 +14,7 @@ from ._errors import QueenUnsupportedError
 from ._http import HttpClient
 from ._paths import query_string, segment
 from ._speedups import dumps_payload
+from ._validate import bool_option, int_option, mapping_option, str_option
 
 __all__ = ["Admin"]
 
@@ -85,7 +86,8 @@ class Admin:
         # The one path segment the broker percent-decodes (API §1.2).
         from urllib.parse import quote
 
-        return await self._get(f"/api/v1/traces/by-name/{quote(trace_name, safe='')}", params)
+        name = quote(str_option(trace_name, "trace_name"), safe="")
+        return await self._get(f"/api/v1/traces/by-name/{name}", params)
 
     async def get_trace_names(self, **params: Any) -> Any:
         return await self._get("/api/v1/traces/names", params)
@@ -138,9 +140,8 @@ class Admin:
         return await self._get(f"/api/v1/consumer-groups/{segment(name, 'consumer group')}")
 
     async def get_lagging_consumers(self, min_lag_seconds: int = 60) -> Any:
-        return await self._get(
-            "/api/v1/consumer-groups/lagging", {"minLagSeconds": int(min_lag_seconds)}
-        )
+        seconds = int_option(min_lag_seconds, "min_lag_seconds")
+        return await self._get("/api/v1/consumer-groups/lagging", {"minLagSeconds": seconds})
 
     async def refresh_consumer_stats(self) -> Any:
         return await self._http.request("POST", "/api/v1/stats/refresh", body=b"{}")
@@ -152,8 +153,9 @@ class Admin:
             f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}"
             f"/queues/{segment(queue_name, 'queue name')}"
         )
+        metadata = bool_option(delete_metadata, "delete_metadata")
         return await self._http.request(
-            "DELETE", path + query_string([("deleteMetadata", bool(delete_metadata))])
+            "DELETE", path + query_string([("deleteMetadata", metadata)])
         )
 
     async def seek_consumer_group(
@@ -164,7 +166,8 @@ class Admin:
             f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}"
             f"/queues/{segment(queue_name, 'queue name')}/seek"
         )
-        return await self._http.request("POST", path, body=dumps_payload(options or {}))
+        body = {} if options is None else mapping_option(options, "options")
+        return await self._http.request("POST", path, body=dumps_payload(body))
 
     async def seek_partition_to_end(
         self, consumer_group: str, queue_name: str, partition: str
@@ -189,18 +192,18 @@ class Admin:
         return await self._get("/api/v1/system/maintenance")
 
     async def set_maintenance_mode(self, enabled: bool) -> Any:
+        enabled = bool_option(enabled, "enabled")
         return await self._http.request(
-            "POST", "/api/v1/system/maintenance", body=dumps_payload({"enabled": bool(enabled)})
+            "POST", "/api/v1/system/maintenance", body=dumps_payload({"enabled": enabled})
         )
 
     async def get_pop_maintenance_mode(self) -> Any:
         return await self._get("/api/v1/system/maintenance/pop")
 
     async def set_pop_maintenance_mode(self, enabled: bool) -> Any:
+        enabled = bool_option(enabled, "enabled")
         return await self._http.request(
-            "POST",
-            "/api/v1/system/maintenance/pop",
-            body=dumps_payload({"enabled": bool(enabled)}),
+            "POST", "/api/v1/system/maintenance/pop", body=dumps_payload({"enabled": enabled})
         )
 
     async def get_shared_state(self) -> Any:

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import os
 from typing import (
     TYPE_CHECKING,
     Any,
     Dict,
     List,
+    Mapping,
     Optional,
     Sequence,
     Set,
     Tuple,
     Union,
+    cast,
+    overload,
 )
 
 from ._admin import Admin
-from ._balancer import STRATEGIES, LoadBalancer
+from ._balancer import LoadBalancer
 from ._buffer import BufferManager
 from ._builders._ids import (
     MISSING_ID,
     MISSING_PARTITION,
     ack_entries,
+    check_ack_args,
     message_address,
     status_text,
 )
 from ._builders._queue import PopDecoder, QueueBuilder, pop_decoder
 from ._builders._transaction import TransactionBuilder
-from ._defaults import CLIENT_DEFAULTS
+from ._config import client_config, request_headers, warn_unknown_options
 from ._errors import QueenError
 from ._http import HttpClient
 from ._logging import ClientLogger
@@ -40,42 +45,15 @@ from ._trace import send_trace
 from ._transport import HttpxTransport, Transport
 from ._transport._router import RouterTransport
 from ._transport._tls import TlsOptions
+from ._validate import bool_option, int_option, timestamp_option
+from .types import AckResponse, BufferStats
 
 if TYPE_CHECKING:
     from ._consumer import ConsumerRun
 
 __all__ = ["Queen"]
 
-def _normalise_config(config: Any) -> Dict[str, Any]:
-    if config is None:
-        return {}
-    if isinstance(config, str):
-        return {"urls": [config]}
-    if isinstance(config, (list, tuple)):
-        return {"urls": list(config)}
-    if isinstance(config, dict):
-        return dict(config)
-    raise TypeError(
-        f"Queen() takes a URL string, a list of URLs or a config dict, not {type(config).__name__}"
-    )
-
-
-def _urls(config: Dict[str, Any]) -> List[str]:
-    if config.get("urls") is not None:
-        urls = config["urls"]
-        if isinstance(urls, str) or not isinstance(urls, (list, tuple)) or not urls:
-            raise ValueError("urls must be a non-empty list of URLs")
-        urls = list(urls)
-    elif config.get("url") is not None:
-        urls = [config["url"]]
-    else:
-        raise ValueError("Must provide urls or url in configuration")
-    out = []
-    for url in urls:
-        if not isinstance(url, str) or not url.startswith("http"):
-            raise ValueError(f"Invalid URL {url!r}: broker URLs start with http:// or https://")
-        out.append(url.rstrip("/"))
-    return out
+PathText = Union[str, "os.PathLike[str]"]
 
 
 class Queen:
@@ -116,21 +94,17 @@ class Queen:
         enable_failover: Optional[bool] = None,
         health_retry_after_millis: Optional[int] = None,
         bearer_token: Optional[str] = None,
-        headers: Optional[Dict[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
         handle_signals: Optional[bool] = None,
         logger: Any = None,
         retry_429: Optional[bool] = None,
         transport: Optional[Transport] = None,
         http2_prior_knowledge: Optional[bool] = None,
-        tls_ca_bundle: Optional[str] = None,
-        tls_client_cert: Optional[str] = None,
-        tls_client_key: Optional[str] = None,
+        tls_ca_bundle: Optional[PathText] = None,
+        tls_client_cert: Optional[PathText] = None,
+        tls_client_key: Optional[PathText] = None,
         tls_insecure_skip_verify: Optional[bool] = None,
     ) -> None:
-        merged: Dict[str, Any] = {
-            k: (dict(v) if isinstance(v, dict) else v) for k, v in CLIENT_DEFAULTS.items()
-        }
-        merged.update(_normalise_config(config))
         keywords = {
             "urls": urls,
             "url": url,
@@ -146,33 +120,20 @@ class Queen:
             "handle_signals": handle_signals,
             "logger": logger,
             "retry_429": retry_429,
+            "transport": transport,
             "http2_prior_knowledge": http2_prior_knowledge,
             "tls_ca_bundle": tls_ca_bundle,
             "tls_client_cert": tls_client_cert,
             "tls_client_key": tls_client_key,
             "tls_insecure_skip_verify": tls_insecure_skip_verify,
         }
-        merged.update({k: v for k, v in keywords.items() if v is not None})
-        self._urls = _urls(merged)
-        if merged["load_balancing_strategy"] not in STRATEGIES:
-            raise ValueError(
-                f"Unknown load_balancing_strategy {merged['load_balancing_strategy']!r}; "
-                f"use one of {', '.join(STRATEGIES)}"
-            )
+        merged, unknown = client_config(config, keywords)
+        self._urls: List[str] = merged["urls"]
         self._config = merged
         self._log = ClientLogger(merged["logger"])
-
-        request_headers: Dict[str, str] = {}
-        if merged["bearer_token"]:
-            request_headers["Authorization"] = f"Bearer {merged['bearer_token']}"
-        for name, value in (merged["headers"] or {}).items():
-            # Header names are case-insensitive: a custom header replaces ours, whatever its
-            # spelling, instead of being sent next to it.
-            for existing in [k for k in request_headers if k.lower() == str(name).lower()]:
-                del request_headers[existing]
-            request_headers[name] = value
-        self._transport: Transport = transport or self._default_transport(
-            merged, request_headers
+        warn_unknown_options(unknown, self._log)
+        self._transport: Transport = merged.get("transport") or self._default_transport(
+            merged, request_headers(merged)
         )
 
         self._balancer: Optional[LoadBalancer] = None
@@ -296,14 +257,29 @@ class Queen:
 
     async def ack(
         self,
-        message: Union[Dict[str, Any], Sequence[Dict[str, Any]]],
+        message: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]],
         status: Union[bool, str] = True,
-        context: Optional[Dict[str, Any]] = None,
+        context: Optional[Mapping[str, Any]] = None,
         *,
         error: Optional[str] = None,
-    ) -> Dict[str, Any]:
+    ) -> AckResponse:
         """Acknowledge one message (``/ack``) or a list (``/ack/batch``); never raises for
-        transport or server errors (contract §3.3)."""
+        transport or server errors (contract §3.3).
+
+        Raises:
+            QueenTypeError: ``status``, ``context`` or ``error`` of the wrong type.
+            QueenValidationError: a message of a list without its ids (a ``ValueError``).
+        """
+        check_ack_args(status, context, error)
+        return cast(AckResponse, await self._ack(message, status, context, error))
+
+    async def _ack(
+        self,
+        message: Any,
+        status: Union[bool, str],
+        context: Optional[Mapping[str, Any]],
+        error: Optional[str],
+    ) -> Dict[str, Any]:
         group = (context or {}).get("group")
         err = error if error is not None else (context or {}).get("error")
         if isinstance(message, (list, tuple)):
@@ -384,13 +360,30 @@ class Queen:
             "failed": failed,
         }
 
+    @overload
+    async def renew(
+        self, message_or_lease_id: List[Any], *, seconds: int = 60
+    ) -> List[Dict[str, Any]]: ...
+
+    @overload
+    async def renew(
+        self, message_or_lease_id: Union[str, Mapping[str, Any]], *, seconds: int = 60
+    ) -> Dict[str, Any]: ...
+
     async def renew(
         self, message_or_lease_id: Any, *, seconds: int = 60
     ) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
-        """Extend leases by ``seconds`` (contract §3.4); never raises for transport errors."""
-        items = message_or_lease_id if isinstance(message_or_lease_id, list) else [
-            message_or_lease_id
-        ]
+        """Extend leases by ``seconds`` (contract §3.4); never raises for transport errors.
+
+        One lease id or message gives one result dict, a list gives a list of them (one per
+        distinct lease; a single failure entry when the list held no lease id at all).
+
+        Raises:
+            QueenTypeError / QueenValidationError: ``seconds`` is not an integer >= 1.
+        """
+        seconds = int_option(seconds, "seconds", minimum=1)
+        many = isinstance(message_or_lease_id, list)
+        items = message_or_lease_id if many else [message_or_lease_id]
         leases: List[str] = []
         for item in items:
             lease = item.get("leaseId") if isinstance(item, dict) else item
@@ -398,10 +391,11 @@ class Queen:
                 leases.append(lease)
         if not leases:
             self._log.warning("Queen.renew", "No valid lease IDs found for renewal")
-            return {"success": False, "error": "No valid lease IDs found for renewal"}
-        body = dumps_payload({"seconds": int(seconds)})
+            failure = {"success": False, "error": "No valid lease IDs found for renewal"}
+            return [failure] if many else failure
+        body = dumps_payload({"seconds": seconds})
         results = await asyncio.gather(*(self._renew_one(lease, body) for lease in leases))
-        return list(results) if isinstance(message_or_lease_id, list) else results[0]
+        return list(results) if many else results[0]
 
     async def _renew_one(self, lease: str, body: bytes) -> Dict[str, Any]:
         try:
@@ -426,14 +420,15 @@ class Queen:
     async def flush_all_buffers(self) -> None:
         await self._buffers.flush_all()
 
-    def get_buffer_stats(self) -> Dict[str, Any]:
-        return self._buffers.stats()
+    def get_buffer_stats(self) -> BufferStats:
+        return cast(BufferStats, self._buffers.stats())
 
     # -- consumer groups ----------------------------------------------------------------
 
     async def delete_consumer_group(
         self, consumer_group: str, delete_metadata: bool = True
     ) -> Any:
+        bool_option(delete_metadata, "delete_metadata")
         path = f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}"
         result = await self._http.request(
             "DELETE", path + query_string([("deleteMetadata", bool(delete_metadata))])
@@ -443,13 +438,10 @@ class Queen:
     async def update_consumer_group_timestamp(
         self, consumer_group: str, timestamp: Union[str, _dt.datetime]
     ) -> Any:
-        if isinstance(timestamp, _dt.datetime):
-            if timestamp.tzinfo is None:
-                timestamp = timestamp.replace(tzinfo=_dt.timezone.utc)
-            timestamp = timestamp.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
         path = f"/api/v1/consumer-groups/{segment(consumer_group, 'consumer group')}/subscription"
+        text = timestamp_option(timestamp, "timestamp", self._log)
         return await self._http.request(
-            "POST", path, body=dumps_payload({"subscriptionTimestamp": timestamp})
+            "POST", path, body=dumps_payload({"subscriptionTimestamp": text})
         )
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -462,6 +454,7 @@ class Queen:
 
     async def close(self, *, timeout_millis: int = 30000) -> None:
         """Stop consumers, flush buffers within the deadline, close the pool (§3.7)."""
+        timeout_millis = int_option(timeout_millis, "timeout_millis")
         if self._closed or self._closing:
             return
         self._closing = True

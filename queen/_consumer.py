@@ -371,7 +371,7 @@ class ConsumerRun:
             return
         raise exc
 
-    def _check_ack(self, result: Dict[str, Any]) -> None:
+    def _check_ack(self, result: Any) -> None:
         if not result.get("success") or result.get("failed"):
             self._queen._log.warning(
                 "ConsumerManager.ack",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from typing import Any, Callable, Optional, Set, TypeVar
 
@@ -31,6 +32,7 @@ __all__ = ["HttpClient", "decode_json"]
 
 T = TypeVar("T")
 RETRY_AFTER_CAP_MILLIS = 30000
+_DEBUG = logging.DEBUG
 
 
 def decode_json(response: RawResponse) -> Any:
@@ -75,6 +77,8 @@ def _http_error(method: str, url: str, response: RawResponse) -> QueenHttpError:
         method=method,
         url=url,
         retry_after_millis=_retry_after_millis(response),
+        headers=response.headers,
+        content=response.body,
     )
 
 
@@ -150,7 +154,10 @@ class HttpClient:
         """One attempt on one URL, including the 429 re-sends of D25."""
         sends = 0
         while True:
-            response = await self.transport.send(method, url, body, timeout)
+            if self._log.enabled(_DEBUG):  # ~0.2 us: the whole cost when debug is off
+                response = await self._send_logged(method, url, body, timeout)
+            else:
+                response = await self.transport.send(method, url, body, timeout)
             status = response.status
             if 200 <= status < 300:
                 try:
@@ -173,6 +180,36 @@ class HttpClient:
             )
             await asyncio.sleep(wait / 1000.0)
 
+    async def _send_logged(
+        self, method: str, url: str, body: Optional[bytes], timeout: float
+    ) -> RawResponse:
+        """``transport.send`` with a DEBUG record of the request and of its outcome: method,
+        URL, sizes, status and duration. Headers (tokens) and bodies (payloads) are never
+        logged."""
+        log = self._log
+        log.debug(
+            "HttpClient.request",
+            {"method": method, "url": url, "bodyBytes": len(body) if body is not None else 0,
+             "timeoutMillis": int(timeout * 1000)},
+        )
+        started = time.perf_counter()
+        try:
+            response = await self.transport.send(method, url, body, timeout)
+        except BaseException as exc:
+            log.debug(
+                "HttpClient.response",
+                {"method": method, "url": url, "error": type(exc).__name__,
+                 "millis": round((time.perf_counter() - started) * 1000, 3)},
+            )
+            raise
+        log.debug(
+            "HttpClient.response",
+            {"method": method, "url": url, "status": response.status,
+             "bodyBytes": len(response.body),
+             "millis": round((time.perf_counter() - started) * 1000, 3)},
+        )
+        return response
+
     async def _with_retry(
         self,
         method: str,
@@ -190,6 +227,8 @@ class HttpClient:
                     raise
                 last = exc
             except (QueenConnectionError, QueenServerError) as exc:
+                if not exc.retriable:
+                    raise  # a configuration error: no retry can cure it
                 last = exc
             if attempt < self._attempts - 1:
                 delay = self._delay * 2**attempt
@@ -237,6 +276,8 @@ class HttpClient:
                 balancer.mark_unhealthy(url)
                 last = exc
             except QueenConnectionError as exc:
+                if not exc.retriable:
+                    raise  # a configuration error: no other server can cure it
                 balancer.mark_unhealthy(url)
                 last = exc
             except QueenServerError as exc:
@@ -249,5 +290,5 @@ class HttpClient:
                 f"Request failed for {url}: {method} {path} - {last}",
             )
         if last is None:
-            last = QueenConnectionError(f"No server could be tried for {method} {path}")
+            last = QueenConnectionError("no server could be tried", method=method, url=path)
         raise last

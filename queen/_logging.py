@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import orjson
 
-__all__ = ["LOGGER_NAME", "ClientLogger", "configure_from_env"]
+__all__ = ["LOGGER_NAME", "ClientLogger", "LevelFilter", "configure_from_env"]
 
 LOGGER_NAME = "queen.client"
 _base_logger = logging.getLogger(LOGGER_NAME)
@@ -39,7 +39,9 @@ class _EnvFormatter(logging.Formatter):
         return f"[{stamp}.{millis:03d}Z] [{level}] {record.getMessage()}"
 
 
-class _LevelFilter(logging.Filter):
+class LevelFilter(logging.Filter):
+    """Passes the records below WARNING, or those at WARNING and above."""
+
     def __init__(self, below_warning: bool) -> None:
         super().__init__()
         self._below = below_warning
@@ -61,7 +63,7 @@ def configure_from_env(value: Optional[str] = None) -> None:
     for stream, below in ((sys.stdout, True), (sys.stderr, False)):
         handler = logging.StreamHandler(stream)
         handler.setFormatter(_EnvFormatter())
-        handler.addFilter(_LevelFilter(below))
+        handler.addFilter(LevelFilter(below))
         handler.set_name("queen-env")
         _base_logger.addHandler(handler)
     _base_logger.setLevel(level)
@@ -124,7 +126,12 @@ class ClientLogger:
 
     def enabled(self, level: int) -> bool:
         """Cheap guard for hot paths: False when nothing would record ``level``."""
-        return self._custom is not None or self._logger.isEnabledFor(level)
+        target = self._custom
+        if target is None:
+            return self._logger.isEnabledFor(level)
+        if isinstance(target, (logging.Logger, logging.LoggerAdapter)):
+            return target.isEnabledFor(level)
+        return level != logging.DEBUG or getattr(target, "debug", None) is not None
 
     def debug(self, operation: str, details: Any = "") -> None:
         self._emit(logging.DEBUG, operation, details)

@@ -6,11 +6,17 @@ is reachable as ``m["trace"]``, ``m.get("trace")``, ``m.trace`` and ``m.pop("tra
 ``"trace" in m`` holds, but it is never stored. It is bound to the consuming group through
 the message *class*: :func:`message_class` builds one subclass per consumer or builder, so
 creating a message stays a bare C-level dict copy.
+
+Messages pickle (to hand them to a process pool) as the base :class:`Message`, since the
+per-consumer subclasses are built at run time and cannot be found by name: the wire fields
+travel, the trace binding (to a client of this process) does not. ``copy.copy`` and
+``copy.deepcopy`` keep the class, and so the binding.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Optional, Type
+import copy
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type
 
 __all__ = ["Message", "TraceSender", "message_class"]
 
@@ -61,6 +67,20 @@ class Message(Dict[str, Any]):
     def trace(self) -> Callable[[Any], Awaitable[Dict[str, Any]]]:
         """``await m.trace({"data": {...}, "traceName": ..., "eventType": ...})``."""
         return self._trace_helper()
+
+    # Only pickling and copying read these: creating a message never calls them.
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (Message, (dict(self),))
+
+    def __copy__(self) -> Message:
+        return type(self)(self)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Message:
+        clone = type(self)()
+        memo[id(self)] = clone
+        for key, value in dict.items(self):
+            dict.__setitem__(clone, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
+        return clone
 
 
 def message_class(sender: Optional[TraceSender], group: Optional[str]) -> Type[Message]:

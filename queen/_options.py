@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from ._errors import QueenValidationError
+from ._errors import QueenTypeError, QueenValidationError
 from ._speedups import dumps_payload
+from ._validate import describe
 
 __all__ = ["BOOLEAN_OPTIONS", "INTEGER_OPTIONS", "queue_options_body", "wire_options"]
 
@@ -45,10 +46,10 @@ def _camel(key: str) -> str:
 def _wire_value(name: str, value: Any) -> Any:
     if name in BOOLEAN_OPTIONS:
         if not isinstance(value, bool):
-            raise QueenValidationError(f"queue option {name} must be a bool, got {value!r}")
+            raise QueenTypeError(f"queue option {name} must be a bool, got {describe(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise QueenValidationError(f"queue option {name} must be an integer, got {value!r}")
+        raise QueenTypeError(f"queue option {name} must be an integer, got {describe(value)}")
     if isinstance(value, float):
         if not value.is_integer():
             raise QueenValidationError(f"queue option {name} must be an integer, got {value!r}")
@@ -62,7 +63,7 @@ def wire_options(options: Mapping[str, Any]) -> Dict[str, Any]:
     explicit: set = set()
     for key, value in options.items():
         if not isinstance(key, str):
-            raise QueenValidationError(f"queue option names must be strings, got {key!r}")
+            raise QueenTypeError(f"queue option names must be strings, got {describe(key)}")
         name = _camel(key)
         if name not in _KNOWN:
             raise QueenValidationError(

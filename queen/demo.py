@@ -20,7 +20,18 @@ from typing import Any, Dict, List, Optional
 
 from . import Queen
 
-__all__ = ["main", "run_demo"]
+__all__ = ["broker_url", "main", "run_demo"]
+
+
+async def broker_url(stack: AsyncExitStack, url: Optional[str], out: Any) -> str:
+    """``url``, or the URL of an embedded test broker started on ``stack`` when it is None."""
+    if url is not None:
+        return url
+    from .testing import QueenTestServer
+
+    server = await stack.enter_async_context(QueenTestServer())
+    print(f"embedded test broker at {server.url} (set QUEEN_URL to use a real one)", file=out)
+    return str(server.url)
 
 
 async def run_demo(
@@ -34,12 +45,7 @@ async def run_demo(
 ) -> Dict[str, Any]:
     """Run the demo and return its report (``ok`` tells whether every check passed)."""
     async with AsyncExitStack() as stack:
-        if url is None:
-            from .testing import QueenTestServer
-
-            server = await stack.enter_async_context(QueenTestServer())
-            url = server.url
-            print(f"embedded test broker at {url} (set QUEEN_URL to use a real one)", file=out)
+        url = await broker_url(stack, url, out)
         queen = await stack.enter_async_context(Queen(url, handle_signals=False))
         queue = f"demo-{int(time.time() * 1000)}"
         await queen.queue(queue).create()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .._validate import callable_option
 from ._base import OnceAwaitable, call_maybe_async
 
 if TYPE_CHECKING:
@@ -59,12 +60,15 @@ class ConsumeBuilder(OnceAwaitable):
         self._on_success: Optional[Callable[..., Any]] = None
         self._on_error: Optional[Callable[..., Any]] = None
 
-    def on_success(self, callback: Callable[..., Any]) -> ConsumeBuilder:
-        self._on_success = callback
+    def on_success(self, callback: Callable[[Any, Any], Any]) -> ConsumeBuilder:
+        """``callback(message_or_messages, handler_result)``; turns auto-ack off."""
+        self._on_success = callable_option(callback, "on_success callback")
         return self
 
-    def on_error(self, callback: Callable[..., Any]) -> ConsumeBuilder:
-        self._on_error = callback
+    def on_error(self, callback: Callable[[Any, Exception], Any]) -> ConsumeBuilder:
+        """``callback(message_or_messages, exc)``, the exception swallowed; turns auto-ack
+        off."""
+        self._on_error = callable_option(callback, "on_error callback")
         return self
 
     async def _call_handler(self, arg: Any) -> Any:

@@ -8,11 +8,13 @@ applies the filters itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from .._defaults import DEFAULT_PARTITION
 from .._errors import QueenServerError
 from .._paths import query_string
+from .._validate import int_option, timestamp_option
+from ..types import DLQResponse
 
 if TYPE_CHECKING:
     from .._client import Queen
@@ -34,19 +36,23 @@ class DLQBuilder:
         self._to: Optional[str] = None
 
     def limit(self, n: int) -> DLQBuilder:
-        self._limit = max(1, int(n))
+        """Entries per page (values below 1 mean 1)."""
+        self._limit = max(1, int_option(n, "limit", minimum=None))
         return self
 
     def offset(self, n: int) -> DLQBuilder:
-        self._offset = max(0, int(n))
+        """Entries to skip (values below 0 mean 0)."""
+        self._offset = max(0, int_option(n, "offset", minimum=None))
         return self
 
-    def from_(self, ts: str) -> DLQBuilder:
-        self._from = ts
+    def from_(self, ts: Any) -> DLQBuilder:
+        """An ISO-8601 string or a ``datetime``; sent, though the 0.15 broker ignores it."""
+        self._from = timestamp_option(ts, "from_", where_parsed=False)
         return self
 
-    def to(self, ts: str) -> DLQBuilder:
-        self._to = ts
+    def to(self, ts: Any) -> DLQBuilder:
+        """An ISO-8601 string or a ``datetime``; sent, though the 0.15 broker ignores it."""
+        self._to = timestamp_option(ts, "to", where_parsed=False)
         return self
 
     @property
@@ -65,7 +71,7 @@ class DLQBuilder:
             ]
         )
 
-    async def get(self) -> Dict[str, Any]:
+    async def get(self) -> DLQResponse:
         """``{"messages": [...], "total": n, "pagination": {"limit", "offset"}}``.
 
         Raises typed errors for transport failures and error bodies (D12).

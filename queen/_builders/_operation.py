@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .._errors import QueenServerError
+from .._validate import callable_option
 from ._base import OnceAwaitable, call_maybe_async
 
 if TYPE_CHECKING:
@@ -29,12 +30,14 @@ class OperationBuilder(OnceAwaitable):
         self._on_success: Optional[Callable[..., Any]] = None
         self._on_error: Optional[Callable[..., Any]] = None
 
-    def on_success(self, callback: Callable[..., Any]) -> OperationBuilder:
-        self._on_success = callback
+    def on_success(self, callback: Callable[[Any], Any]) -> OperationBuilder:
+        """``callback(result)`` after a successful answer (sync or async)."""
+        self._on_success = callable_option(callback, "on_success callback")
         return self
 
-    def on_error(self, callback: Callable[..., Any]) -> OperationBuilder:
-        self._on_error = callback
+    def on_error(self, callback: Callable[[Exception], Any]) -> OperationBuilder:
+        """``callback(exc)`` instead of raising (sync or async)."""
+        self._on_error = callable_option(callback, "on_error callback")
         return self
 
     async def _execute(self) -> Any:

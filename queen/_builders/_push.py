@@ -21,6 +21,7 @@ from .._errors import QueenError, QueenServerError
 from .._http import decode_json
 from .._speedups import PushEncoder
 from .._transport import RawResponse
+from .._validate import callable_option
 from ._base import OnceAwaitable, call_maybe_async
 
 if TYPE_CHECKING:
@@ -96,16 +97,23 @@ class PushBuilder(OnceAwaitable):
         """The formatted wire items, as dicts (what the callbacks receive)."""
         return [orjson.loads(item) for item in self.encoded]
 
-    def on_success(self, callback: Callable[..., Any]) -> PushBuilder:
-        self._on_success = callback
+    def on_success(self, callback: Callable[[List[Dict[str, Any]]], Any]) -> PushBuilder:
+        """``callback(items)`` with the items stored (or buffered)."""
+        self._on_success = callable_option(callback, "on_success callback")
         return self
 
-    def on_error(self, callback: Callable[..., Any]) -> PushBuilder:
-        self._on_error = callback
+    def on_error(
+        self, callback: Callable[[List[Dict[str, Any]], Exception], Any]
+    ) -> PushBuilder:
+        """``callback(items, exc)`` with the items that failed, instead of raising."""
+        self._on_error = callable_option(callback, "on_error callback")
         return self
 
-    def on_duplicate(self, callback: Callable[..., Any]) -> PushBuilder:
-        self._on_duplicate = callback
+    def on_duplicate(
+        self, callback: Callable[[List[Dict[str, Any]], Exception], Any]
+    ) -> PushBuilder:
+        """``callback(items, exc)`` with the items the broker already had."""
+        self._on_duplicate = callable_option(callback, "on_duplicate callback")
         return self
 
     async def _execute(self) -> Any:

@@ -7,15 +7,33 @@ coroutines that talk to the broker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, Union, cast
 
+from .. import types
 from .._defaults import CONSUME_DEFAULTS, DEFAULT_PARTITION, QUEUE_DEFAULTS, QUEUE_MODE
-from .._errors import QueenServerError, QueenUnsupportedError
+from .._errors import (
+    QueenServerError,
+    QueenTypeError,
+    QueenUnsupportedError,
+    QueenValidationError,
+)
+from .._keyed import EXPLICIT_PARTITION, check_partition_count, lane_names
 from .._message import Message
-from .._options import queue_options_body
+from .._options import queue_options_body, wire_options
 from .._paths import check_name, query_string, segment
 from .._speedups import decode_pop
 from .._transport import RawResponse
+from .._validate import (
+    bool_option,
+    callable_option,
+    describe,
+    int_option,
+    mapping_option,
+    optional_int,
+    str_option,
+    timestamp_option,
+    warn_once,
+)
 from ._dlq import DLQBuilder
 from ._operation import OperationBuilder
 from ._push import PushBuilder
@@ -24,7 +42,7 @@ if TYPE_CHECKING:
     from .._client import Queen
     from ._consume import ConsumeBuilder
 
-__all__ = ["EMPTY_POP_ERRORS", "QueueBuilder", "pop_path"]
+__all__ = ["EMPTY_POP_ERRORS", "SUBSCRIPTION_MODES", "QueueBuilder", "pop_path"]
 
 #: In-band pop "errors" that mean "nothing for you right now" (API §2.2).
 EMPTY_POP_ERRORS = frozenset({"no_available_partition", "lease_held", "partition_not_found"})
@@ -44,12 +62,13 @@ def pop_path(
     """The pop route for ``queue`` (and a partition other than ``Default``).
 
     Without a queue, a namespace/task pop raises :class:`QueenUnsupportedError` (the 0.15
-    broker has no ``GET /api/v1/pop``, D17) and nothing at all raises ``ValueError``.
+    broker has no ``GET /api/v1/pop``, D17) and nothing at all raises
+    :class:`QueenValidationError` (a ``ValueError``).
     """
     if not queue:
         if namespace or task:
             raise QueenUnsupportedError(NAMESPACE_POP_UNSUPPORTED)
-        raise ValueError("Must specify queue, namespace, or task for pop operation")
+        raise QueenValidationError("Must specify queue, namespace, or task for pop operation")
     path = "/api/v1/pop/queue/" + segment(queue, "queue name")
     if partition is not None and partition != DEFAULT_PARTITION:
         path += "/partition/" + segment(partition, "partition name")
@@ -62,10 +81,31 @@ def affinity_key(queue: Optional[str], partition: Optional[str], group: Optional
     return f"{queue}:{partition or '*'}:{group or QUEUE_MODE}"
 
 
+#: Subscription modes the 0.15 broker recognises; it treats any other as "all" (API §3.6).
+SUBSCRIPTION_MODES = ("all", "new")
+
+
+def _name_required(name: Optional[str], operation: str) -> str:
+    if not name:
+        raise QueenValidationError(f"Queue name is required for {operation}")
+    return name
+
+
 class QueueBuilder:
-    """Fluent builder for one queue (``name`` may be None for namespace/task use)."""
+    """Fluent builder for one queue (``name`` may be None for namespace/task use).
+
+    Every setter checks its argument when it is called (:mod:`queen._validate`), so a
+    mistake raises at the line that made it.
+    """
+
+    _partition_set = False  # partition() was called
+    _key_partitions: Optional[int] = None  # keyed(n)
 
     def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
+        if name is not None and name != "":
+            # "" is let through: the operations raise the reference's "Queue name is
+            # required for ..." for it, as for None.
+            check_name(name, "queue name")
         self._queen = queen
         self._queue_name = name
         self._partition = DEFAULT_PARTITION
@@ -100,37 +140,45 @@ class QueueBuilder:
 
     # -- queue configuration ------------------------------------------------------------
 
-    def namespace(self, name: str) -> QueueBuilder:
-        self._namespace = name
+    def namespace(self, name: Optional[str]) -> QueueBuilder:
+        self._namespace = None if name is None else check_name(name, "namespace")
         return self
 
-    def task(self, name: str) -> QueueBuilder:
-        self._task = name
+    def task(self, name: Optional[str]) -> QueueBuilder:
+        self._task = None if name is None else check_name(name, "task")
         return self
 
     def config(self, options: Dict[str, Any]) -> QueueBuilder:
-        """Queue options for ``create()``: ``{**QUEUE_DEFAULTS, **options}``."""
-        self._config = {**QUEUE_DEFAULTS, **options}
+        """Queue options for ``create()``: ``{**QUEUE_DEFAULTS, **options}``, checked now."""
+        merged = {**QUEUE_DEFAULTS, **mapping_option(options, "config")}
+        wire_options(merged)  # unknown keys and bad values raise here, not at create()
+        self._config = merged
         return self
 
     def create(self) -> OperationBuilder:
         """``POST /api/v1/configure`` with the full option set (configure is a full replace)."""
-        name = check_name(self._queue_name, "queue name")
+        name = _name_required(self._queue_name, "create operation")
         body = queue_options_body(
             name, self._namespace, self._task, self._config or QUEUE_DEFAULTS
         )
         return OperationBuilder(self._queen, "POST", "/api/v1/configure", body)
 
     def delete(self) -> OperationBuilder:
-        if not self._queue_name:
-            raise ValueError("Queue name is required for delete operation")
-        path = "/api/v1/resources/queues/" + segment(self._queue_name, "queue name")
+        name = _name_required(self._queue_name, "delete operation")
+        path = "/api/v1/resources/queues/" + segment(name, "queue name")
         return OperationBuilder(self._queen, "DELETE", path, None)
 
     # -- push ---------------------------------------------------------------------------
 
     def partition(self, name: str) -> QueueBuilder:
-        self._partition = name
+        self._partition = check_name(name, "partition name")
+        self._partition_set = True
+        return self
+
+    def keyed(self, partitions: int) -> QueueBuilder:
+        """push(): each item goes to the partition its ``key`` maps to, one of
+        ``partitions`` (keyed partitioning, ``queen._keyed``)."""
+        self._key_partitions = check_partition_count(partitions)
         return self
 
     def buffer(self, options: Dict[str, Any]) -> QueueBuilder:
@@ -140,66 +188,100 @@ class QueueBuilder:
 
     def push(self, payload: Union[Dict[str, Any], List[Dict[str, Any]]]) -> PushBuilder:
         """Encode the items now and return the awaitable :class:`PushBuilder`."""
-        if not self._queue_name:
-            raise ValueError("Queue name is required for push operation")
-        encoder = self._queen._encoder(self._queue_name, self._partition)
-        items = payload if isinstance(payload, list) else [payload]
+        name = _name_required(self._queue_name, "push operation")
+        if type(payload) is list or isinstance(payload, tuple):
+            items = payload
+        elif isinstance(payload, dict):
+            items = [payload]
+        else:
+            raise QueenTypeError(
+                f"push() takes a dict or a list of dicts, got {describe(payload)}"
+            )
+        if self._key_partitions is not None:
+            return keyed_push(self, name, list(items), self._key_partitions)
+        encoder = self._queen._encoder(name, self._partition)
         return PushBuilder(self._queen, encoder, encoder.items(items), self._buffer_options)
 
     async def flush_buffer(self) -> None:
         """Flush this queue/partition's client buffer now."""
-        if not self._queue_name:
-            raise ValueError("Queue name is required for buffer flush")
-        await self._queen._buffers.flush(self._queue_name, self._partition)
+        name = _name_required(self._queue_name, "buffer flush")
+        partitions = (
+            lane_names(self._key_partitions) if self._key_partitions else [self._partition]
+        )
+        for partition in partitions:
+            await self._queen._buffers.flush(name, partition)
 
     # -- consume / pop options ----------------------------------------------------------
 
-    def group(self, name: str) -> QueueBuilder:
-        self._group = name
+    def group(self, name: Optional[str]) -> QueueBuilder:
+        self._group = None if name is None else check_name(name, "consumer group")
         return self
 
     def concurrency(self, count: int) -> QueueBuilder:
-        self._concurrency = max(1, int(count))
+        """Consume workers; values below 1 mean 1."""
+        self._concurrency = max(1, int_option(count, "concurrency", minimum=None))
         return self
 
     def batch(self, size: int) -> QueueBuilder:
-        self._batch = max(1, int(size))
+        """Messages per pop; values below 1 mean 1."""
+        self._batch = max(1, int_option(size, "batch", minimum=None))
         return self
 
     def partitions(self, n: int) -> QueueBuilder:
         """Claim up to ``n`` partitions per pop; ``batch`` stays a global cap."""
-        self._max_partitions = max(1, int(n))
+        self._max_partitions = max(1, int_option(n, "partitions", minimum=None))
         return self
 
     def limit(self, count: Optional[int]) -> QueueBuilder:
-        self._limit = count
+        """consume() only: messages per worker before it stops (None or 0: no limit)."""
+        self._limit = optional_int(count, "limit")
         return self
 
     def idle_millis(self, millis: Optional[int]) -> QueueBuilder:
-        self._idle_millis = millis
+        """consume() only: a worker stops after this long without a message (None or 0:
+        never)."""
+        self._idle_millis = optional_int(millis, "idle_millis")
         return self
 
     def timeout_millis(self, millis: int) -> QueueBuilder:
-        self._timeout_millis = millis
+        self._timeout_millis = int_option(millis, "timeout_millis")
         return self
 
     def auto_ack(self, enabled: bool) -> QueueBuilder:
         """consume() only: client-side ack/nack after the handler; never sent on pop."""
-        self._auto_ack = enabled
+        self._auto_ack = bool_option(enabled, "auto_ack")
         return self
 
     def renew_lease(self, enabled: bool, interval_millis: Optional[int] = None) -> QueueBuilder:
-        self._renew_lease = enabled
-        if interval_millis:
-            self._renew_lease_interval_millis = interval_millis
+        self._renew_lease = bool_option(enabled, "renew_lease")
+        interval = optional_int(interval_millis, "interval_millis")
+        if interval:
+            self._renew_lease_interval_millis = interval
         return self
 
-    def subscription_mode(self, mode: str) -> QueueBuilder:
+    def subscription_mode(self, mode: Optional[str]) -> QueueBuilder:
+        """``"new"`` (start at the group's first pop) or ``"all"`` (replay); the broker
+        treats any other mode as ``"all"``, which is warned about once."""
+        if mode is not None:
+            str_option(mode, "subscription_mode")
+            if mode not in SUBSCRIPTION_MODES:
+                warn_once(
+                    "subscription_mode",
+                    mode,
+                    f"subscription_mode {mode!r} is not one the 0.15 broker knows "
+                    f"({', '.join(SUBSCRIPTION_MODES)}): it replays the queue from its oldest "
+                    "message, as for 'all'",
+                    self._queen._log,
+                )
         self._subscription_mode = mode
         return self
 
-    def subscription_from(self, from_: str) -> QueueBuilder:
-        self._subscription_from = from_
+    def subscription_from(self, from_: Any) -> QueueBuilder:
+        """``"now"``, an ISO-8601 timestamp or a ``datetime`` (naive means UTC)."""
+        self._subscription_from = (
+            None if from_ is None
+            else timestamp_option(from_, "subscription_from", self._queen._log)
+        )
         return self
 
     def each(self) -> QueueBuilder:
@@ -207,28 +289,39 @@ class QueueBuilder:
         return self
 
     def wait(self, enabled: bool) -> QueueBuilder:
-        self._wait = enabled
+        self._wait = bool_option(enabled, "wait")
         return self
 
     def commit_on_delivery(self, enabled: bool = True) -> QueueBuilder:
         """pop() only: the broker acknowledges at delivery (``autoAck=true``, at-most-once)."""
-        self._commit_on_delivery = enabled
+        self._commit_on_delivery = bool_option(enabled, "commit_on_delivery")
         return self
 
     def dlq(self, consumer_group: Optional[str] = None) -> DLQBuilder:
-        if not self._queue_name:
-            raise ValueError("Queue name is required for DLQ operations")
-        return DLQBuilder(self._queen, self._queue_name, self._partition, consumer_group)
+        name = _name_required(self._queue_name, "DLQ operations")
+        if consumer_group is not None:
+            check_name(consumer_group, "consumer group")
+        return DLQBuilder(self._queen, name, self._partition, consumer_group)
 
     def consume(
         self,
-        handler: Callable[..., Any],
+        handler: types.Handler,
         *,
         signal: Optional[Any] = None,
     ) -> ConsumeBuilder:
-        """A :class:`ConsumeBuilder` running ``handler``; ``await`` it to consume."""
+        """A :class:`ConsumeBuilder` running ``handler``; ``await`` it to consume.
+
+        Raises:
+            QueenTypeError: ``handler`` is not callable, or ``signal`` has no ``is_set()``.
+        """
         from ._consume import ConsumeBuilder, ConsumeOptions
 
+        callable_option(handler, "consume() handler")
+        if signal is not None and not callable(getattr(signal, "is_set", None)):
+            raise QueenTypeError(
+                f"signal must be an asyncio.Event-like object with is_set(), "
+                f"got {describe(signal)}"
+            )
         options = ConsumeOptions(
             queue=self._queue_name,
             partition=self._partition if self._partition != DEFAULT_PARTITION else None,
@@ -271,7 +364,7 @@ class QueueBuilder:
             ]
         )
 
-    async def pop(self) -> List[Message]:
+    async def pop(self) -> List[types.Message]:
         """Pop once: a list of messages, ``[]`` when the broker had nothing.
 
         Raises:
@@ -287,7 +380,19 @@ class QueueBuilder:
             affinity_key=affinity_key(self._queue_name, self._partition, self._group),
             decode=queen._pop_decoder(self._group),
         )
-        return check_pop_answer(top, messages)
+        # Static type: the public shape; runtime: the dict subclass of queen._message.
+        return cast("List[types.Message]", check_pop_answer(top, messages))
+
+
+def keyed_push(
+    builder: QueueBuilder, queue: str, items: List[Any], partitions: int
+) -> PushBuilder:
+    """The push of a keyed queue builder (see ``_keyed_push``)."""
+    from ._keyed_push import KeyedPushBuilder
+
+    if builder._partition_set:
+        raise QueenValidationError(EXPLICIT_PARTITION)
+    return KeyedPushBuilder(builder._queen, queue, items, partitions, builder._buffer_options)
 
 
 PopDecoder = Callable[[RawResponse], Tuple[Any, List[Message]]]

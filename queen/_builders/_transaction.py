@@ -8,13 +8,15 @@ dead-letters at once, a duplicate ``transactionId`` aborts the whole transaction
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 
-from .._errors import QueenError, QueenServerError
+from .._errors import QueenError, QueenServerError, QueenValidationError
 from .._items import item_payload
-from .._paths import check_name
+from .._keyed import EXPLICIT_PARTITION, check_partition_count, item_key, key_partition
+from .._paths import check_id, check_name
 from .._speedups import dumps_payload, is_uuid
-from ._ids import MISSING_ID, MISSING_PARTITION, message_address, status_text
+from ..types import TransactionResponse
+from ._ids import MISSING_ID, MISSING_PARTITION, check_ack_args, message_address, status_text
 
 if TYPE_CHECKING:
     from .._client import Queen
@@ -32,11 +34,18 @@ class TransactionBuilder:
 
     def ack(
         self,
-        messages: Union[Dict[str, Any], Sequence[Dict[str, Any]]],
+        messages: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]],
         status: Union[str, bool] = "completed",
-        context: Optional[Dict[str, Any]] = None,
+        context: Optional[Mapping[str, Any]] = None,
     ) -> TransactionBuilder:
-        """One ``ack`` operation per message; the group comes from ``context``."""
+        """One ``ack`` operation per message; the group comes from ``context``.
+
+        Raises:
+            QueenValidationError: a message without ``transactionId``/``id`` or
+                ``partitionId`` (a ``ValueError``); QueenTypeError for a ``status`` or
+                ``context`` of the wrong type.
+        """
+        check_ack_args(status, context)
         group = None
         if context:
             group = context.get("consumer_group", context.get("group"))
@@ -44,9 +53,9 @@ class TransactionBuilder:
         for message in messages if isinstance(messages, (list, tuple)) else [messages]:
             tx, partition_id, lease = message_address(message)
             if not tx:
-                raise ValueError(MISSING_ID)
+                raise QueenValidationError(MISSING_ID)
             if not partition_id:
-                raise ValueError(MISSING_PARTITION)
+                raise QueenValidationError(MISSING_PARTITION)
             op: Dict[str, Any] = {
                 "type": "ack",
                 "transactionId": tx,
@@ -70,7 +79,7 @@ class TransactionBuilder:
             {"operations": self.operations, "requiredLeases": self.required_leases}
         )
 
-    async def commit(self) -> Dict[str, Any]:
+    async def commit(self) -> TransactionResponse:
         """Send the transaction; returns the broker answer when it reports success.
 
         Raises:
@@ -82,7 +91,7 @@ class TransactionBuilder:
         self._queen._ensure_open()
         result = await self._queen._http.request("POST", "/api/v1/transaction", body=self.body)
         if isinstance(result, dict) and result.get("success"):
-            return result
+            return cast(TransactionResponse, result)
         error = result.get("error") if isinstance(result, dict) else None
         raise QueenServerError(str(error or "Transaction failed"), body=result)
 
@@ -94,23 +103,34 @@ class TransactionQueueBuilder:
         self._parent = parent
         self._queue = queue
         self._partition: Optional[str] = None
+        self._key_partitions: Optional[int] = None
 
     def partition(self, key: str) -> TransactionQueueBuilder:
         self._partition = check_name(key, "partition name")
         return self
 
+    def keyed(self, partitions: int) -> TransactionQueueBuilder:
+        """push(): each item goes to the partition its ``key`` maps to (``queen._keyed``)."""
+        self._key_partitions = check_partition_count(partitions)
+        return self
+
     def push(self, items: Union[Dict[str, Any], List[Dict[str, Any]]]) -> TransactionBuilder:
         """Stage one ``push`` operation and return the parent builder for chaining."""
         wire_items = []
+        keyed = self._key_partitions
+        if keyed is not None and self._partition is not None:
+            raise QueenValidationError(EXPLICIT_PARTITION)
         for item in items if isinstance(items, list) else [items]:
             payload = item_payload(item)
             dumps_payload(payload)  # fail now, not at commit, if it has no JSON form
             wire: Dict[str, Any] = {"queue": self._queue, "payload": payload}
-            if self._partition is not None:
+            if keyed is not None:
+                wire["partition"] = key_partition(item_key(item), keyed)
+            elif self._partition is not None:
                 wire["partition"] = self._partition
             tx = item.get("transactionId")
             if tx:
-                wire["transactionId"] = check_name(tx, "transactionId")
+                wire["transactionId"] = check_id(tx, "transactionId")
             trace = item.get("traceId")
             if trace is not None:
                 if is_uuid(trace):

@@ -11,6 +11,10 @@ Which protocol a URL gets:
 The negotiated protocol per origin is in :meth:`HttpxTransport.protocols` and logged at
 DEBUG (logger ``queen.client.transport``) when first seen.
 
+Names travel raw in paths (the broker never decodes them, ``queen._paths``): a target httpx
+would re-encode or cut at ``#`` goes to httpcore as is, and one outside printable ASCII,
+which h11 refuses, takes a :class:`LeanTransport` with the same TLS settings.
+
 Wire facts of the 0.15 broker that shape it (queen-http-api.md §1.1, Q4, Q40):
 
 * the broker closes idle keep-alive sockets 8.4-12 s after the last response, so pooled
@@ -26,9 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
+import re
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import quote
 
 import h2.exceptions
 import httpx
@@ -36,7 +41,8 @@ import httpx
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
 from ._h2 import H2Pool, H2TransportError, Http1Negotiated, Origin, PriorKnowledgeRejected
-from ._tls import TlsOptions, ssl_context
+from ._lean import LeanTransport
+from ._tls import TlsOptions, misconfiguration, ssl_context
 
 __all__ = ["HttpxTransport"]
 
@@ -76,6 +82,11 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
             if self._fired and exc_type is asyncio.CancelledError:
                 raise TimeoutError
             return False
+
+
+# A URL httpx sends exactly as written; anything else takes the raw-target route.
+_PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?=&%+,;@!$'()*\[\]]*")
+_URL_SAFE = "/?=&%+,;:@!$'()*~-._"
 
 
 def _is_stale_connection(exc: httpx.HTTPError) -> bool:
@@ -140,6 +151,7 @@ class HttpxTransport:
             ),
         )
         self._h2: Optional[H2Pool] = None
+        self._raw: Optional[LeanTransport] = None  # for targets httpx cannot send
         # scheme://authority -> the HTTP/2 route, or None for HTTP/1.1
         self._routes: Dict[str, Optional[_H2Route]] = {}
         self._protocols: Dict[str, str] = {}
@@ -187,40 +199,41 @@ class HttpxTransport:
         try:
             async with _deadline(timeout):
                 if route is not None:
-                    return await self._send_h2(prefix, route, method, path, body, url)
+                    return await self._send_h2(prefix, route, method, path, body, url, timeout)
                 try:
-                    response = await self._exchange(method, url, body)
+                    response = await self._exchange(method, url, body, timeout)
+                except QueenConnectionError:
+                    raise
                 except httpx.HTTPError as exc:
                     if not _is_stale_connection(exc):
                         raise
-                    response = await self._exchange(method, url, body)
+                    response = await self._exchange(method, url, body, timeout)
             if prefix not in self._protocols:
                 self._seen(prefix, HTTP1, "ALPN" if prefix.startswith("https:") else "default")
             return response
+        except QueenConnectionError:
+            raise  # already translated (the raw route's own errors)
         except TimeoutError as exc:
             raise QueenTimeoutError(timeout_ms, method=method, url=url) from exc
         except httpx.TimeoutException as exc:
             raise QueenTimeoutError(timeout_ms, method=method, url=url) from exc
         except PriorKnowledgeRejected as exc:
             raise QueenConnectionError(
-                f"{method} {url} failed: the server rejected HTTP/2 prior knowledge (it closed "
-                "the connection on the HTTP/2 preface; the Queen broker itself speaks HTTP/1.1 "
-                "only). Unset http2_prior_knowledge, or point the client at an h2c ingress",
+                "the server rejected HTTP/2 prior knowledge (it closed the connection on the "
+                "HTTP/2 preface; the Queen broker itself speaks HTTP/1.1 only). Unset "
+                "http2_prior_knowledge, or point the client at an h2c ingress",
                 method=method,
                 url=url,
-            ) from exc
-        except ssl.SSLCertVerificationError as exc:
-            raise QueenConnectionError(
-                f"{method} {url} failed: TLS certificate verification failed "
-                f"({exc.verify_message or exc}); pass the CA that signed the server "
-                "certificate as tls_ca_bundle",
-                method=method,
-                url=url,
+                retriable=False,
             ) from exc
         except (httpx.HTTPError, H2TransportError, h2.exceptions.H2Error, OSError) as exc:
-            detail = str(exc) or type(exc).__name__
+            problem = misconfiguration(exc)
+            if problem is not None:
+                raise QueenConnectionError(
+                    problem, method=method, url=url, retriable=False
+                ) from exc
             raise QueenConnectionError(
-                f"{method} {url} failed: {detail}", method=method, url=url
+                str(exc) or type(exc).__name__, method=method, url=url
             ) from exc
 
     async def _send_h2(
@@ -231,6 +244,7 @@ class HttpxTransport:
         path: str,
         body: Optional[bytes],
         url: str,
+        timeout: float,
     ) -> RawResponse:
         pool = self._h2
         if pool is None:
@@ -258,17 +272,31 @@ class HttpxTransport:
         except Http1Negotiated:
             self._routes[prefix] = None
             self._seen(prefix, HTTP1, "ALPN")
-            return await self._exchange(method, url, body)
+            return await self._exchange(method, url, body, timeout)
         if self._protocols.get(prefix) is not HTTP2:
             self._seen(prefix, HTTP2, "ALPN" if origin[0] == "https" else "prior knowledge")
         return response
 
-    async def _exchange(self, method: str, url: str, body: Optional[bytes]) -> RawResponse:
+    async def _exchange(
+        self, method: str, url: str, body: Optional[bytes], timeout: float
+    ) -> RawResponse:
+        extensions = None
+        if _PLAIN_URL.fullmatch(url) is None:
+            if not url.isascii():
+                # h11 refuses a request target outside printable ASCII; the broker needs
+                # names raw (it never decodes a path): the lean route sends it as UTF-8.
+                return await self._raw_route().send(method, url, body, timeout)
+            # httpx would percent-encode a raw name (``"``, ``|`` ...) or cut it at ``#``:
+            # the raw target goes to httpcore as is, the URL object gets an encoded twin.
+            prefix, target = _split(url)
+            url = prefix + quote(target, safe=_URL_SAFE)
+            extensions = {"target": target.encode("utf-8")}
         response = await self._client.request(
             method,
             url,
             content=body,
             headers=self._body_headers if body is not None else self._headers,
+            extensions=extensions,
         )
         if response.status_code == 204:
             stream = response.extensions.get("network_stream")
@@ -281,7 +309,14 @@ class HttpxTransport:
             response.content,
         )
 
+    def _raw_route(self) -> LeanTransport:
+        if self._raw is None:
+            self._raw = LeanTransport(self._headers, tls=self._tls)
+        return self._raw
+
     async def aclose(self) -> None:
         if self._h2 is not None:
             await self._h2.aclose()
+        if self._raw is not None:
+            await self._raw.aclose()
         await self._client.aclose()

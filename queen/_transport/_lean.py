@@ -19,19 +19,24 @@ objects; this transport keeps only what the exchange needs:
   (contract D22).
 
 Only :class:`queen.QueenConnectionError` and :class:`queen.QueenTimeoutError` leave this
-module. HTTPS and HTTP/2 are not handled here (see ``_router.py``).
+module. HTTP/2 is not handled here (see ``_router.py``); ``https://`` only when the transport
+is given TLS options, which :class:`HttpxTransport` does for the requests httpx cannot send
+(a name outside printable ASCII in the request target: h11 refuses it, the broker needs it
+raw).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 from typing import Deque, Dict, List, Mapping, Optional, Set, Tuple
 
 import httptools
 
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
+from ._tls import TlsOptions, misconfiguration, ssl_context
 
 __all__ = ["KEEPALIVE_EXPIRY_SECONDS", "LeanTransport"]
 
@@ -51,6 +56,16 @@ class _Stale(Exception):
 
 class _Timeout(Exception):
     """The deadline fired while the exchange was in progress."""
+
+
+def _malformed(data: bytes, exc: Exception) -> QueenConnectionError:
+    if data[:1] in (b"\x15", b"\x16") and data[1:2] == b"\x03":
+        # A TLS record (alert or handshake) where an HTTP status line belongs: the port
+        # speaks TLS. No retry can change that.
+        return QueenConnectionError(
+            "the server answered with TLS: use an https:// URL for it", retriable=False
+        )
+    return QueenConnectionError(f"malformed HTTP answer: {exc}")
 
 
 class _Connection(asyncio.Protocol):
@@ -107,7 +122,7 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self.reusable = False
             if not waiter.done():
-                waiter.set_exception(QueenConnectionError(f"malformed HTTP answer: {exc}"))
+                waiter.set_exception(_malformed(data, exc))
             self.abort()
 
     def eof_received(self) -> Optional[bool]:
@@ -225,12 +240,13 @@ class _Pool:
     """The keep-alive connections of one origin."""
 
     __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "loop",
-                 "max_connections", "max_keepalive", "port")
+                 "max_connections", "max_keepalive", "port", "ssl")
 
     def __init__(self, host: str, port: int, head: bytes, max_connections: int,
-                 max_keepalive: int) -> None:
+                 max_keepalive: int, context: Optional[ssl.SSLContext] = None) -> None:
         self.host = host
         self.port = port
+        self.ssl = context
         self.head = head
         self.max_connections = max_connections
         self.max_keepalive = max_keepalive
@@ -288,7 +304,13 @@ class _Pool:
         self._all.add(conn)
         try:
             await asyncio.wait_for(
-                loop.create_connection(lambda: conn, self.host, self.port),
+                loop.create_connection(
+                    lambda: conn,
+                    self.host,
+                    self.port,
+                    ssl=self.ssl,
+                    server_hostname=self.host if self.ssl is not None else None,
+                ),
                 max(0.0, deadline - loop.time()),
             )
         except asyncio.TimeoutError:
@@ -336,20 +358,22 @@ class _Pool:
 
 
 def _split(url: str) -> Tuple[str, str]:
-    """``("http://host:port", "/path?query")`` of a plain-HTTP URL."""
-    slash = url.find("/", 7)
+    """``("http://host:port", "/path?query")`` of a URL."""
+    slash = url.find("/", 8 if url.startswith("https:") else 7)
     if slash < 0:
         return url, "/"
     return url[:slash], url[slash:]
 
 
 class LeanTransport:
-    """Plain-HTTP/1.1 keep-alive pools, one per origin (``http://`` URLs only).
+    """HTTP/1.1 keep-alive pools, one per origin.
 
     Args:
         headers: headers for every request (``Authorization``, the user's custom headers).
         max_connections: open connections per origin, busy or idle.
         max_keepalive: idle connections kept per origin (they expire after 4 s anyway).
+        tls: serve ``https://`` origins too, with these TLS settings (``http://`` only
+            without them).
     """
 
     def __init__(
@@ -358,7 +382,10 @@ class LeanTransport:
         *,
         max_connections: int = 100,
         max_keepalive: int = 100,
+        tls: Optional[TlsOptions] = None,
     ) -> None:
+        self._tls = tls
+        self._ssl: Optional[ssl.SSLContext] = None
         self._headers = dict(headers or {})
         self._max_connections = max(1, int(max_connections))
         self._max_keepalive = max(0, int(max_keepalive))
@@ -381,18 +408,28 @@ class LeanTransport:
     def _pool(self, origin: str) -> _Pool:
         pool = self._pools.get(origin)
         if pool is None:
-            if not origin.startswith("http://"):
-                raise QueenConnectionError(f"the lean transport serves http:// only: {origin}")
-            netloc = origin[7:].rpartition("@")[2]
+            secure = origin.startswith("https://")
+            if not origin.startswith("http://") and not (secure and self._tls is not None):
+                raise QueenConnectionError(
+                    f"this lean transport does not serve {origin}", retriable=False
+                )
+            context = None
+            if secure:
+                if self._ssl is None:
+                    self._ssl = ssl_context(self._tls or TlsOptions(), ["http/1.1"])
+                context = self._ssl
+            netloc = origin[8 if secure else 7:].rpartition("@")[2]
             if netloc.startswith("["):
                 host, _, rest = netloc[1:].partition("]")
                 port_text = rest[1:] if rest.startswith(":") else ""
             else:
                 host, _, port_text = netloc.partition(":")
             try:
-                port = int(port_text) if port_text else 80
+                port = int(port_text) if port_text else (443 if secure else 80)
             except ValueError:
-                raise QueenConnectionError(f"invalid port in {origin}") from None
+                raise QueenConnectionError(
+                    f"invalid port in {origin}", retriable=False
+                ) from None
             names = {k.lower() for k in self._headers}
             lines = [f"Host: {netloc}\r\n"]
             if "user-agent" not in names:
@@ -403,10 +440,12 @@ class LeanTransport:
                 if name.lower() in ("host", "content-length", "transfer-encoding"):
                     continue
                 if "\r" in name or "\n" in name or "\r" in str(value) or "\n" in str(value):
-                    raise QueenConnectionError(f"invalid header {name!r}")
+                    raise QueenConnectionError(f"invalid header {name!r}", retriable=False)
                 lines.append(f"{name}: {value}\r\n")
             head = "".join(lines).encode("latin-1")
-            pool = _Pool(host, port, head, self._max_connections, self._max_keepalive)
+            pool = _Pool(
+                host, port, head, self._max_connections, self._max_keepalive, context
+            )
             self._pools[origin] = pool
         return pool
 
@@ -418,8 +457,9 @@ class LeanTransport:
         origin, target = _split(url)
         pool = self._pool(origin)
         if " " in target or "\r" in target or "\n" in target:
-            raise QueenConnectionError(f"invalid request target {target!r}")
-        head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + pool.head
+            raise QueenConnectionError(f"invalid request target {target!r}", retriable=False)
+        # Names travel as raw UTF-8: the broker never percent-decodes a path segment.
+        head = f"{method} {target} HTTP/1.1\r\n".encode() + pool.head
         if len(self._heads) < 4096:  # pop/ack URLs are few; ad-hoc URLs are not kept forever
             self._heads[key] = (pool, head)
         return pool, head
@@ -429,18 +469,20 @@ class LeanTransport:
     ) -> RawResponse:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        pool, head = self._request_head(method, url)
-        if body is not None:
-            size = len(body)
-            head += self._body_head % size
-            if size <= _LARGE_BODY:
-                data, tail = head + body, b""
-            else:
-                data, tail = head, body
-        else:
-            data = head + (b"Content-Length: 0\r\n\r\n" if method in _BODY_METHODS else b"\r\n")
-            tail = b""
         try:
+            pool, head = self._request_head(method, url)
+            if body is not None:
+                size = len(body)
+                head += self._body_head % size
+                if size <= _LARGE_BODY:
+                    data, tail = head + body, b""
+                else:
+                    data, tail = head, body
+            else:
+                data = head + (
+                    b"Content-Length: 0\r\n\r\n" if method in _BODY_METHODS else b"\r\n"
+                )
+                tail = b""
             try:
                 return await self._once(loop, pool, data, tail, deadline, False)
             except _Stale as stale:
@@ -450,9 +492,7 @@ class LeanTransport:
                 return await self._once(loop, pool, data, tail, deadline, True)
         except _Stale:
             raise QueenConnectionError(
-                f"{method} {url} failed: the server closed the connection without an answer",
-                method=method,
-                url=url,
+                "the server closed the connection without an answer", method=method, url=url
             ) from None
         except _Timeout:
             raise QueenTimeoutError(int(timeout * 1000), method=method, url=url) from None
@@ -460,10 +500,13 @@ class LeanTransport:
             exc.method, exc.url = method, url
             raise
         except OSError as exc:
+            problem = misconfiguration(exc)
+            if problem is not None:
+                raise QueenConnectionError(
+                    problem, method=method, url=url, retriable=False
+                ) from exc
             detail = str(exc) or type(exc).__name__
-            raise QueenConnectionError(
-                f"{method} {url} failed: {detail}", method=method, url=url
-            ) from exc
+            raise QueenConnectionError(detail, method=method, url=url) from exc
 
     async def _once(self, loop: asyncio.AbstractEventLoop, pool: _Pool, data: bytes,
                     tail: bytes, deadline: float, fresh: bool) -> RawResponse:

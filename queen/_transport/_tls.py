@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence, Tuple
 
-__all__ = ["TlsOptions", "ssl_context"]
+from .._errors import QueenValidationError
+
+__all__ = ["TlsOptions", "misconfiguration", "ssl_context"]
 
 log = logging.getLogger("queen.client.transport")
 
@@ -44,27 +46,49 @@ def _default_cafile() -> Optional[str]:
     return str(certifi.where())
 
 
-def _trusting(ca_bundle: Optional[str]) -> ssl.SSLContext:
-    """A default client context trusting the CAs chosen by the precedence above."""
+def _trust_source(ca_bundle: Optional[str]) -> Tuple[str, Optional[str], bool]:
+    """(what configured it, path, whether it is a directory) of the CAs to trust, by the
+    precedence above."""
     if ca_bundle is not None:
-        if os.path.isdir(ca_bundle):
-            return ssl.create_default_context(capath=ca_bundle)
-        return ssl.create_default_context(cafile=ca_bundle)
+        return "tls_ca_bundle", ca_bundle, os.path.isdir(ca_bundle)
     cert_file = os.environ.get("SSL_CERT_FILE")
     if cert_file:
-        return ssl.create_default_context(cafile=cert_file)
+        return "SSL_CERT_FILE", cert_file, False
     cert_dir = os.environ.get("SSL_CERT_DIR")
     if cert_dir:
-        return ssl.create_default_context(capath=cert_dir)
-    return ssl.create_default_context(cafile=_default_cafile())
+        return "SSL_CERT_DIR", cert_dir, True
+    return "certifi", _default_cafile(), False
+
+
+def _unusable(option: str, path: str, exc: BaseException) -> QueenValidationError:
+    if isinstance(exc, FileNotFoundError):
+        return QueenValidationError(f"{option}: no such file or directory: {path!r}")
+    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return QueenValidationError(f"{option}: cannot use {path!r} ({detail})")
 
 
 def ssl_context(options: TlsOptions, alpn: Sequence[str]) -> ssl.SSLContext:
     """A client context for ``options`` offering ``alpn`` (a fresh one per caller: httpcore
-    sets its own ALPN list on the context it is given)."""
+    sets its own ALPN list on the context it is given).
+
+    Raises:
+        QueenValidationError: a missing or unreadable file, a file without a usable PEM
+            certificate or key (the message names the option and the path).
+    """
     if options.client_key and not options.client_cert:
-        raise ValueError("tls_client_key needs tls_client_cert")
-    context = _trusting(options.ca_bundle)
+        raise QueenValidationError(
+            f"tls_client_key ({options.client_key!r}) needs tls_client_cert"
+        )
+    source, path, is_dir = _trust_source(options.ca_bundle)
+    try:
+        if is_dir:
+            context = ssl.create_default_context(capath=path)
+        else:
+            if path is not None and not os.path.exists(path):
+                raise FileNotFoundError(path)
+            context = ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise _unusable(source, str(path), exc) from exc
     if options.insecure_skip_verify:
         log.warning(
             "TLS certificate verification is DISABLED (tls_insecure_skip_verify=True): "
@@ -73,6 +97,74 @@ def ssl_context(options: TlsOptions, alpn: Sequence[str]) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if options.client_cert:
-        context.load_cert_chain(options.client_cert, options.client_key)
+        try:
+            context.load_cert_chain(options.client_cert, options.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            option, path = "tls_client_cert", options.client_cert
+            if options.client_key and os.path.exists(options.client_cert) and not (
+                os.path.exists(options.client_key)
+            ):
+                option, path = "tls_client_key", options.client_key
+            elif options.client_key and not isinstance(exc, FileNotFoundError):
+                option = "tls_client_cert/tls_client_key"
+                path = f"{options.client_cert}, {options.client_key}"
+            raise _unusable(option, path, exc) from exc
     context.set_alpn_protocols(list(alpn))
     return context
+
+
+# OpenSSL reasons that no retry can cure. The first set means the port does not speak TLS
+# (an https:// URL pointed at a plain-HTTP port); the second, that the server refused our
+# client certificate or we offered none it accepts.
+_NOT_TLS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "RECORD_LAYER_FAILURE",
+        "PACKET_LENGTH_TOO_LONG",
+        "HTTP_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "WRONG_SSL_VERSION",
+    }
+)
+_CLIENT_CERT_REFUSED = frozenset(
+    {
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "TLSV1_ALERT_ACCESS_DENIED",
+    }
+)
+_NO_COMMON_PROTOCOL = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"}
+)
+
+
+def misconfiguration(exc: Optional[BaseException]) -> Optional[str]:
+    """What is misconfigured when ``exc`` (or an exception it was raised from) is a TLS
+    failure that repeating the request cannot cure; None for anything else."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return (
+                f"TLS certificate verification failed ({exc.verify_message or exc}); pass "
+                "the CA that signed the server certificate as tls_ca_bundle"
+            )
+        if isinstance(exc, ssl.SSLError):
+            reason = exc.reason or ""
+            if reason in _NOT_TLS:
+                return (
+                    f"TLS handshake failed ({reason}): the server does not speak TLS on this "
+                    "port; use an http:// URL for it"
+                )
+            if reason in _CLIENT_CERT_REFUSED:
+                return (
+                    f"the server refused the TLS client certificate ({reason}); check "
+                    "tls_client_cert and tls_client_key"
+                )
+            if reason in _NO_COMMON_PROTOCOL:
+                return f"no TLS version in common with the server ({reason})"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None

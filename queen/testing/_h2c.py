@@ -132,7 +132,8 @@ class H2Protocol(asyncio.Protocol, Connection):
             if name == ":method":
                 method = value
             elif name == ":path":
-                target = value
+                # Names travel as raw UTF-8, never percent-decoded (API §1.2).
+                target = raw_value.decode("utf-8", "surrogateescape")
             elif name == ":authority":
                 headers["host"] = value
             elif not name.startswith(":"):

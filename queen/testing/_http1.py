@@ -28,6 +28,7 @@ import time
 from collections import deque
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Coroutine, Deque, Dict, List, Optional, Set, Tuple
+from urllib.parse import unquote_to_bytes
 
 import httptools
 
@@ -51,6 +52,7 @@ log = logging.getLogger("queen.testing")
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _PREFACE_LEN = len(H2_PREFACE)
+_MAX_REQUEST_LINE = 1 << 16  # a longer request line without its end closes the connection
 
 _Handler = Coroutine[Any, Any, None]
 
@@ -117,6 +119,11 @@ class ListenerContext:
 
 _JSON = ("Content-Type", "application/json")
 _DROP = None  # dispatch() result meaning "close without a response"
+_BAD_REQUEST_LINE = (
+    b"HTTP/1.1 505 HTTP Version Not Supported\r\nConnection: close\r\n\r\n"
+    b"<h1>HTTP Version Not Supported</h1><p>This server does not support HTTP/1.0.</p>"
+    b"<hr><i>uWebSockets/20 Server</i>"
+)
 
 
 async def dispatch(ctx: ListenerContext, request: Request) -> Tuple[Optional[Response], bool]:
@@ -174,6 +181,9 @@ class H1Protocol(asyncio.Protocol, Connection):
         self._parser: Optional[httptools.HttpRequestParser] = None
         self._sniff = b""
         # The message being parsed.
+        self._in_message = False
+        self._line = b""  # the start of a request line still waiting for its end
+        self._escaped = False  # its URL was percent-escaped for the parser (_escape_line)
         self._url: List[bytes] = []
         self._headers: Dict[str, str] = {}
         self._body: List[bytes] = []
@@ -221,7 +231,37 @@ class H1Protocol(asyncio.Protocol, Connection):
                 return
             self._sniff = b""
             self._parser = httptools.HttpRequestParser(self)
+        if not self._in_message:
+            data = self._escape_line(data)
+            if not data:
+                return
         self._feed(data)
+
+    def _escape_line(self, data: bytes) -> bytes:
+        """``data`` with the request line it starts with made acceptable to llhttp.
+
+        The real broker (uWebSockets) takes raw UTF-8 in a request target and never decodes
+        it; llhttp refuses any byte above 0x7F there. Such a line goes to the parser with
+        ``%`` and those bytes percent-escaped, and :meth:`on_message_complete` unescapes the
+        URL back to its exact bytes. A request line that arrives in the same read as the end
+        of the previous message (pipelining, which no Queen client does) is parsed as is.
+        """
+        data = self._line + data
+        if not data[:1].isalpha():
+            return data  # not a request line: the parser refuses it at once
+        end = data.find(b"\n")
+        if end < 0:
+            if len(data) > _MAX_REQUEST_LINE:
+                self._close()
+                return b""
+            self._line = data
+            return b""
+        self._line = b""
+        line = data[:end]
+        self._escaped = not line.isascii()
+        if self._escaped:
+            line = b"".join(b"%%%02X" % b if b >= 0x80 or b == 0x25 else bytes((b,)) for b in line)
+        return line + data[end:]
 
     def _feed(self, data: bytes) -> None:
         parser = self._parser
@@ -238,12 +278,16 @@ class H1Protocol(asyncio.Protocol, Connection):
                     return
                 data = data[offset:]
             except httptools.HttpParserError:
-                self._close()
+                if self._headers:
+                    self._close()
+                else:
+                    self._refuse_request_line()
                 return
 
     # -- httptools callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._in_message = True
         self._url = []
         self._headers = {}
         self._body = []
@@ -268,10 +312,16 @@ class H1Protocol(asyncio.Protocol, Connection):
             return
         parser = self._parser
         assert parser is not None
+        self._in_message = False
         raw = self._url[0] if len(self._url) == 1 else b"".join(self._url)
-        path, _, query = raw.decode("latin-1").partition("?")
+        if self._escaped:
+            raw = unquote_to_bytes(raw)
+            self._escaped = False
+        # Names travel as raw UTF-8, never percent-decoded (API §1.2).
+        path, _, query = raw.decode("utf-8", "surrogateescape").partition("?")
         body = b"".join(self._body) if self._body else b""
         request = Request(parser.get_method().decode("ascii"), path, query, self._headers, body)
+        self._headers = {}  # empty again until the next message's first header
         self._ctx.requests_served += 1
         keep_alive = parser.should_keep_alive()
         pending = self._pending
@@ -366,6 +416,14 @@ class H1Protocol(asyncio.Protocol, Connection):
         protocol = H2Protocol(self._ctx)
         transport.set_protocol(protocol)
         protocol.take_over(transport, data)
+
+    def _refuse_request_line(self) -> None:
+        # What the broker answers a request line it cannot read (a TLS ClientHello from an
+        # https:// client included, whose TLS layer then reports a record of the wrong
+        # version): a 505, then the connection closes.
+        if self._transport is not None:
+            self._transport.write(_BAD_REQUEST_LINE)
+        self._close()
 
     def _close(self) -> None:
         if not self._closed:

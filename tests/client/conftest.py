@@ -5,7 +5,7 @@ behaviours (exact backoff sequences) that real sockets cannot pin down."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import orjson
 import pytest
@@ -121,6 +121,16 @@ class FakeTransport:
 
 def refused(url: str = "http://a:6632/x") -> QueenConnectionError:
     return QueenConnectionError(f"GET {url} failed: connection refused", method="GET", url=url)
+
+
+@pytest.fixture
+def fresh_warnings() -> Iterator[None]:
+    """Once-per-process warnings (unknown options ...) warn again in this test."""
+    import queen._validate
+
+    queen._validate._warned.clear()
+    yield
+    queen._validate._warned.clear()
 
 
 @pytest.fixture

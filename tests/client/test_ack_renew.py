@@ -263,10 +263,12 @@ async def test_renew_multi_partition_pop_once(queen: Queen, broker: RecordingBro
 async def test_renew_without_ids(queen: Queen, broker: RecordingBroker,
                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="queen.client")
-    for value in ([], "", {"data": 1}, [{"leaseId": ""}, None]):
-        assert await queen.renew(value) == {
-            "success": False, "error": "No valid lease IDs found for renewal",
-        }
+    failure = {"success": False, "error": "No valid lease IDs found for renewal"}
+    for value in ("", {"data": 1}):
+        assert await queen.renew(value) == failure
+    # A list always gets a list back (one result per lease, or this one failure).
+    for many in ([], [{"leaseId": ""}, None]):
+        assert await queen.renew(many) == [failure]
     assert broker.requests == []
     assert any("No valid lease IDs" in r.getMessage() for r in caplog.records)
 

@@ -57,8 +57,9 @@ def test_list_form_keywords_reach_the_balancer() -> None:
     assert q._http._failover is False
 
 
-def test_dict_values_are_overlaid_and_keywords_win_over_them() -> None:
-    q = _q({"urls": ["http://a:1"], "timeout_millis": 5, "unknown_key": 1}, timeout_millis=9)
+def test_dict_values_are_overlaid_and_keywords_win_over_them(fresh_warnings: None) -> None:
+    with pytest.warns(UserWarning, match="unknown option 'unknown_key'"):
+        q = _q({"urls": ["http://a:1"], "timeout_millis": 5, "unknown_key": 1}, timeout_millis=9)
     assert q._http.timeout_millis == 9
     q = _q({"urls": ["http://a:1"], "timeout_millis": 5})
     assert q._http.timeout_millis == 5

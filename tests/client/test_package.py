@@ -9,10 +9,8 @@ import re
 import queen
 import queen.types
 
-# §1.2 + §1.3 of the contract, plus our additions QueenValidationError and QueenPayloadError
-# and __reference_version__. The streams SDK entry points of §1.2 (Stream, token_bucket_gate,
-# sliding_window_gate) are not implemented yet, so they are not part of the expected surface
-# until queen.streams lands; this set must then gain them.
+# §1.2 + §1.3 of the contract, plus our additions QueenValidationError, QueenPayloadError,
+# QueenTypeError, and __reference_version__.
 EXPECTED_ALL = {
     "Queen",
     "Admin",
@@ -35,6 +33,7 @@ EXPECTED_ALL = {
     "QueenServerError",
     "QueenUnsupportedError",
     "QueenValidationError",
+    "QueenTypeError",
     "QueenPayloadError",
     "StreamsError",
     "StreamsHttpError",
@@ -42,6 +41,9 @@ EXPECTED_ALL = {
     "StreamsRegisterFailed",
     "StreamsCycleFailed",
     "StreamsStateGetFailed",
+    "Stream",
+    "token_bucket_gate",
+    "sliding_window_gate",
 }
 
 
@@ -50,6 +52,18 @@ def test_all_is_exactly_the_public_contract() -> None:
     assert len(queen.__all__) == len(set(queen.__all__))
     for name in queen.__all__:
         assert hasattr(queen, name), name
+
+
+def test_streams_entry_points_are_the_same_objects() -> None:
+    import queen.streams
+
+    assert queen.Stream is queen.streams.Stream
+    assert queen.token_bucket_gate is queen.streams.token_bucket_gate
+    assert queen.sliding_window_gate is queen.streams.sliding_window_gate
+    for name in ("Stream", "token_bucket_gate", "sliding_window_gate", "StreamsError",
+                 "StreamsHttpError", "StreamsConfigHashMismatch", "StreamsRegisterFailed",
+                 "StreamsCycleFailed", "StreamsStateGetFailed"):
+        assert getattr(queen.streams, name) is getattr(queen, name), name
 
 
 def test_versions() -> None:
@@ -92,6 +106,8 @@ def test_error_tree() -> None:
     assert issubclass(queen.QueenUnsupportedError, NotImplementedError)
     assert issubclass(queen.QueenValidationError, ValueError)
     assert issubclass(queen.QueenPayloadError, TypeError)
+    assert issubclass(queen.QueenTypeError, TypeError)
+    assert issubclass(queen.QueenTypeError, queen.QueenValidationError)
     assert queen.QueenConnectionError("x").retriable is True
     assert queen.QueenError("x").retriable is False
     assert queen.QueenError("x").code is None

@@ -55,9 +55,9 @@ async def test_full_query_and_partition_route(queen: Queen, broker: RecordingBro
 
 async def test_query_values_are_percent_encoded(queen: Queen, broker: RecordingBroker) -> None:
     await queen.queue("enc").push({"data": 1})
-    got = await queen.queue("enc").group("a b+c&d=").wait(False).pop()
-    assert got[0]["consumerGroup"] == "a b+c&d="
-    assert "consumerGroup=a%20b%2Bc%26d%3D" in _query(broker)[0]
+    got = await queen.queue("enc").group("a+c&d=#%ü").wait(False).pop()
+    assert got[0]["consumerGroup"] == "a+c&d=#%ü"
+    assert "consumerGroup=a%2Bc%26d%3D%23%25%C3%BC" in _query(broker)[0]
     ts = "2026-01-01T00:00:00+00:00"
     await queen.queue("enc").group("g2").subscription_from(ts).wait(False).pop()
     assert "subscriptionFrom=2026-01-01T00%3A00%3A00%2B00%3A00" in _query(broker)[1]

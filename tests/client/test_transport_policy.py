@@ -57,7 +57,8 @@ async def test_5xx_exhausts_the_attempts(server: QueenTestServer) -> None:
     assert rule.hits == 4
     assert info.value.status == 502
     assert info.value.retriable is True
-    assert str(info.value) == "Bad Gateway"  # the body's error field
+    assert info.value.message == "Bad Gateway"  # the body's error field
+    assert str(info.value) == f"Bad Gateway (GET {server.url}/health)"
 
 
 async def test_4xx_is_not_retried(server: QueenTestServer) -> None:
@@ -67,7 +68,7 @@ async def test_4xx_is_not_retried(server: QueenTestServer) -> None:
             await q.admin.health()
     assert rule.hits == 1
     assert info.value.status == 403
-    assert str(info.value) == "Insufficient permissions"
+    assert info.value.message == "Insufficient permissions"
     assert info.value.body == {"error": "Insufficient permissions"}
     assert info.value.retriable is False
 
@@ -77,7 +78,7 @@ async def test_broker_400_is_raised_with_its_text(queen: Any, broker: RecordingB
     with pytest.raises(QueenHttpError) as info:
         await queen._http.request("POST", "/api/v1/lease/x/extend", body=b"")
     assert info.value.status == 400
-    assert str(info.value) == "Empty request body"
+    assert info.value.message == "Empty request body"
     assert len(broker.seen("POST", "/api/v1/lease")) == 1
 
 
@@ -85,7 +86,8 @@ async def test_404_html_body_message(queen: Any) -> None:
     with pytest.raises(QueenHttpError) as info:
         await queen._http.request("GET", "/api/v1/nope")
     assert info.value.status == 404
-    assert str(info.value) == "HTTP 404: File Not Found"
+    assert info.value.message == "HTTP 404: File Not Found"
+    assert str(info.value).endswith(" (GET " + queen.urls[0] + "/api/v1/nope)")
     assert isinstance(info.value.body, str) and "File Not Found" in info.value.body
 
 
@@ -133,7 +135,8 @@ async def test_total_deadline_per_attempt(server: QueenTestServer) -> None:
     async with make_client(server.url, timeout_millis=80, retry_attempts=2) as q:
         with pytest.raises(QueenTimeoutError) as info:
             await q.admin.health()
-    assert str(info.value) == "Request timeout after 80ms"
+    assert info.value.message == "Request timeout after 80ms"
+    assert str(info.value) == f"Request timeout after 80ms (GET {server.url}/health)"
     assert info.value.timeout_millis == 80
     assert info.value.retriable is True
 
@@ -349,14 +352,14 @@ async def test_single_attempt_never_sleeps(sleeps: List[float]) -> None:
 
 async def test_4xx_no_sleep(sleeps: List[float]) -> None:
     q, t = _fake(response(422, {"error": "bad"}))
-    with pytest.raises(QueenHttpError, match=r"^bad$"):
+    with pytest.raises(QueenHttpError, match=r"^bad \(GET http://"):
         await q.admin.health()
     assert (len(t.sends), sleeps) == (1, [])
 
 
 async def test_http_error_text_without_json(sleeps: List[float]) -> None:
     q, _ = _fake(response(418, b"short and stout", reason="I'm a teapot"))
-    with pytest.raises(QueenHttpError, match=r"^HTTP 418: I'm a teapot$") as info:
+    with pytest.raises(QueenHttpError, match=r"^HTTP 418: I'm a teapot \(GET ") as info:
         await q.admin.health()
     assert info.value.body == "short and stout"
 
@@ -421,7 +424,7 @@ async def test_failover_tries_each_url_once_without_sleeping(sleeps: List[float]
 async def test_failover_exhausted_raises_the_last_error(sleeps: List[float]) -> None:
     urls = ["http://a:1", "http://b:2"]
     q, t = _fake(refused(), response(500, {"error": "boom"}), urls=urls)
-    with pytest.raises(QueenHttpError, match=r"^boom$"):
+    with pytest.raises(QueenHttpError, match=r"^boom \(GET http://(a:1|b:2)/health\)$"):
         await q.admin.health()
     assert len(t.sends) == 2 and sleeps == []
 

@@ -310,13 +310,31 @@ async def test_alpn_falls_back_to_http1_when_nginx_offers_only_http1(ingress):
 
 async def test_prior_knowledge_against_the_http1_only_broker_names_the_option():
     async with QueenTestServer(http2=False) as server:
-        queen = _client(server.url, http2_prior_knowledge=True, retry_attempts=1)
+        queen = _client(server.url, http2_prior_knowledge=True, retry_attempts=5)
         with pytest.raises(QueenConnectionError, match="http2_prior_knowledge") as info:
             await asyncio.wait_for(queen.queue("pk").create(), GUARD)
         assert "rejected HTTP/2 prior knowledge" in str(info.value)
-        assert info.value.retriable
+        # A configuration error: raised at once, not retried.
+        assert info.value.retriable is False
+        assert server.nodes[0].accepted_connections == 1
         await queen.close()
         queen = _client(server.url)  # the default: HTTP/1.1
         await queen.queue("pk").create()
         assert queen.http_protocols == {server.url: "HTTP/1.1"}
         await queen.close()
+
+
+@pytest.mark.parametrize("server", ["tls", "h1", "h2c"])
+async def test_raw_names_through_the_ingress(ingress, server):
+    # Names travel raw (the broker never decodes a path): nginx passes the raw target on.
+    url = ingress.nginx.url(server)
+    options = {} if server == "h2c" else {"tls_ca_bundle": ingress.pki.ca}
+    if server == "h2c":
+        options["http2_prior_knowledge"] = True
+    name = f"ümlaut-{uuid.uuid4().hex[:6]}#1%"
+    queen = _client(url, **options)
+    await queen.queue(name).partition("p😀").push([{"data": {"n": 1}}])
+    (message,) = await queen.queue(name).partition("p😀").batch(1).wait(False).pop()
+    assert (message["data"], message["partition"]) == ({"n": 1}, "p😀")
+    assert (await queen.queue(name).delete())["existed"] is True
+    await queen.close()

@@ -117,7 +117,7 @@ def _sub_ts(ctx: Context, pp: PopParams, q: Queue, p: Partition, now_us: int) ->
     mode = ""
     # An unparsable timestamp means "from the beginning", even with subscriptionMode=new.
     if pp.sub_from and pp.sub_from != "now":
-        ts, mode = parse_ts(pp.sub_from), "timestamp"
+        ts, mode = parse_ts(pp.sub_from, now_us), "timestamp"
     elif pp.sub_from == "now" or pp.sub_mode == "new":
         ts, mode = now_us, "new"
     if ts is None:

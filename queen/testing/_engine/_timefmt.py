@@ -52,11 +52,27 @@ _TS_RE = re.compile(
 )
 
 
-def parse_ts(text: str) -> Optional[int]:
+_DAY_US = 86_400_000_000
+# PostgreSQL's special timestamptz inputs, in any case: (days from today's UTC midnight).
+_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1}
+
+
+def parse_ts(text: str, now_us: Optional[int] = None) -> Optional[int]:
     """Parse an ISO-8601-ish timestamp into epoch microseconds; ``None`` if unparsable.
 
     Without an offset the time is taken as UTC (the database session's time zone, §Q9).
+    Given ``now_us``, PostgreSQL's special words are read too (``now``, ``today``,
+    ``tomorrow``, ``yesterday``, ``epoch``, any case), as the broker's subscription start
+    does (seen on a live 0.15.1: ``subscriptionFrom=tomorrow`` starts in the future).
     """
+    if now_us is not None:
+        word = text.strip().lower()
+        if word == "now":
+            return now_us
+        if word == "epoch":
+            return 0
+        if word in _WORDS:
+            return now_us - now_us % _DAY_US + _WORDS[word] * _DAY_US
     m = _TS_RE.match(text)
     if not m:
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from server_helpers import Raw, get, strip_date, wait_until
 from server_stub import NOT_FOUND, StubBroker
 
@@ -293,9 +294,22 @@ async def test_engine_exception_becomes_an_immediate_500(server):
     await raw.close()
 
 
-async def test_garbage_closes_the_connection(server, stub):
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00 not http at all\r\n\r\n",  # a TLS ClientHello's start
+        b"\x00\x01 not http at all\r\n\r\n",
+        b"not http at all\r\n\r\n",
+    ],
+)
+async def test_an_unreadable_request_line_gets_505_and_a_close(server, stub, garbage):
+    # As the real broker answers (seen on a live 0.15.1 with these very bytes).
     raw = await Raw.open(server.nodes[0].port)
-    await raw.send(b"\x16\x03\x01\x02\x00 not http at all\r\n\r\n")
-    assert await raw.eof() == b""
+    await raw.send(garbage)
+    assert await raw.eof() == (
+        b"HTTP/1.1 505 HTTP Version Not Supported\r\nConnection: close\r\n\r\n"
+        b"<h1>HTTP Version Not Supported</h1><p>This server does not support HTTP/1.0.</p>"
+        b"<hr><i>uWebSockets/20 Server</i>"
+    )
     assert stub.calls == []
     await raw.close()

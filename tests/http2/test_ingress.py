@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from queen import Queen, QueenConnectionError, QueenHttpError
+from queen import Queen, QueenConnectionError, QueenHttpError, QueenValidationError
 from queen.testing import QueenTestServer
 
 WORKERS = 30
@@ -263,6 +263,12 @@ async def test_ssl_cert_file_and_dir_are_trusted_and_tls_ca_bundle_wins(
     queen = _client(url, retry_attempts=1, tls_ca_bundle=pki.ca)
     await queen.queue("env-ca").create()
     await queen.close()
+
+
+async def test_an_unusable_ssl_cert_variable_is_named(monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(QueenValidationError, match="SSL_CERT_FILE: no such file or directory"):
+        Queen("https://localhost:1", handle_signals=False)
 
 
 async def test_insecure_skip_verify_is_explicit_and_logged(ingress, caplog):

@@ -158,7 +158,8 @@ def check_probe(workdir: Path, expect: str, checkout: Path) -> None:
 
 
 def copy_tests(tests: Path, workdir: Path) -> List[str]:
-    """The test files of TEST_PATHS and the project's pytest configuration, copied."""
+    """The test files of TEST_PATHS, the project's pytest configuration and the README (one
+    end-to-end test runs its example), copied."""
     target = workdir / "tests"
     target.mkdir()
     for rel in SUPPORT + TEST_PATHS:
@@ -168,6 +169,8 @@ def copy_tests(tests: Path, workdir: Path) -> List[str]:
         else:
             shutil.copy2(source, target / rel)
     shutil.copy2(tests.parent / "pyproject.toml", workdir / "pyproject.toml")
+    # tests/e2e/test_readme.py runs the README's example verbatim.
+    shutil.copy2(tests.parent / "README.md", workdir / "README.md")
     return [f"tests/{rel}" for rel in TEST_PATHS]
 
 

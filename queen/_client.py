@@ -72,8 +72,9 @@ class Queen:
             ``QueenConnectionError`` naming this option. ``https://`` URLs need no option:
             they get HTTP/2 when the server offers it by ALPN, HTTP/1.1 otherwise.
         tls_ca_bundle: PEM file (or hashed directory) of the CAs that sign the server
-            certificate, instead of certifi's bundle. Verification is always on unless
-            ``tls_insecure_skip_verify`` is set.
+            certificate. Without it the ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` environment
+            variable is honoured, else certifi's bundle is used. Verification is always on
+            unless ``tls_insecure_skip_verify`` is set.
         tls_client_cert: PEM file of a client certificate (mutual TLS); may hold the key.
         tls_client_key: PEM file of the client certificate's key, when not in the cert file.
         tls_insecure_skip_verify: accept any server certificate (logged at WARNING).

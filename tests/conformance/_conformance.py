@@ -8,7 +8,9 @@ the two transcripts after normalising what is legitimately different between two
 * the scenario's queue (and group, trace...) names: unique per run, written back as ``<x>``;
 * UUIDs (message, partition, lease, query ids): ``<id:N>`` numbered by first appearance, so
   "this lease id is the one popped earlier" is still compared;
-* timestamps: ``<ts:.3Z>`` keeps the format (fraction digits and zone) and drops the instant.
+* timestamps: ``<ts:.3Z>`` keeps the format (fraction digits and zone) and drops the instant
+  (PostgreSQL's native ``+00:00`` form trims trailing zeros, so there only whether a
+  fraction is present is kept: ``<ts:.n+00:00>``).
 
 Anything else that depends on timing (a lag in milliseconds, a count read while a job runs on
 the real broker) is masked per call with ``mask=`` and a comment saying why. A difference the
@@ -201,8 +203,12 @@ def shape(value: Any) -> Any:
 
 
 def _ts_label(m: re.Match[str]) -> str:
-    fraction = m.group(1) or ""
-    return f"<ts:{fraction[:1]}{len(fraction) - 1 if fraction else 0}{m.group(2) or ''}>"
+    fraction, zone = m.group(1) or "", m.group(2) or ""
+    if zone == "+00:00":
+        # PostgreSQL's native form drops trailing zeros of the fraction (".1045" is
+        # 104500 µs), so its length depends on the instant: only its presence is compared.
+        return f"<ts:{'.n' if fraction else ''}{zone}>"
+    return f"<ts:{fraction[:1]}{len(fraction) - 1 if fraction else 0}{zone}>"
 
 
 def _masked(value: Any, paths: Sequence[str]) -> Any:

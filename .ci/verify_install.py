@@ -43,8 +43,9 @@ from typing import Dict, List
 # HTTP/2 suites test pure Python that is the same in every install; .ci/run runs them from the
 # checkout on the oldest, the newest and the main Python.
 TEST_PATHS = ("test_speedups_selection.py", "speedups", "client", "e2e")
-# What those files import from beside them.
-SUPPORT = ("conftest.py", "_brokers.py")
+# What those files import from beside them: the shared fixtures and every helper module
+# (tests/_*.py: the broker handle, the fault proxy, ...).
+SUPPORT = ("conftest.py", "_*.py")
 SWITCHES = ("QUEEN_NO_EXTENSIONS", "QUEEN_REQUIRE_EXTENSIONS")
 
 # Printed as JSON by a fresh interpreter: where `queen` was imported from, what it reports, and
@@ -158,16 +159,20 @@ def check_probe(workdir: Path, expect: str, checkout: Path) -> None:
 
 
 def copy_tests(tests: Path, workdir: Path) -> List[str]:
-    """The test files of TEST_PATHS and the project's pytest configuration, copied."""
+    """The test files of TEST_PATHS, the project's pytest configuration and the README (one
+    end-to-end test runs its example), copied."""
     target = workdir / "tests"
     target.mkdir()
-    for rel in SUPPORT + TEST_PATHS:
+    support = [p.name for pattern in SUPPORT for p in sorted(tests.glob(pattern))]
+    for rel in support + list(TEST_PATHS):
         source = tests / rel
         if source.is_dir():
             shutil.copytree(source, target / rel, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target / rel)
     shutil.copy2(tests.parent / "pyproject.toml", workdir / "pyproject.toml")
+    # tests/e2e/test_readme.py runs the README's example verbatim.
+    shutil.copy2(tests.parent / "README.md", workdir / "README.md")
     return [f"tests/{rel}" for rel in TEST_PATHS]
 
 

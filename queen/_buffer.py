@@ -135,6 +135,9 @@ class _Buffer:
 
 
 _ALL_DONE = object()
+# uvloop's clock has millisecond resolution: its timer for a time_millis deadline fires when
+# the clock reaches that millisecond, which can be a rounding error below arrival + delay.
+_CLOCK_SLACK = 0.001
 _DONE_STATUSES = (b'"status":"queued"', b'"status":"duplicate"', b'"status":"buffered"')
 
 
@@ -353,7 +356,7 @@ class BufferManager:
                 async with buf.sending:
                     pass
                 continue
-            due = buf.deadline is not None and loop.time() >= buf.deadline
+            due = buf.deadline is not None and loop.time() >= buf.deadline - _CLOCK_SLACK
             full = len(buf.items) >= buf.limit_count or buf.waiting > 0
             if not (due or full or self._closing):
                 buf.wake.clear()

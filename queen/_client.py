@@ -26,7 +26,7 @@ from ._buffer import BufferManager
 from ._builders._ids import (
     MISSING_ID,
     MISSING_PARTITION,
-    ack_entries,
+    ack_address,
     check_ack_args,
     message_address,
     status_text,
@@ -40,7 +40,7 @@ from ._logging import ClientLogger
 from ._message import Message, message_class
 from ._paths import query_string, segment
 from ._signals import shutdown_registry
-from ._speedups import PushEncoder, dumps_payload
+from ._speedups import PushEncoder, ack_body, dumps_payload
 from ._trace import send_trace
 from ._transport import HttpxTransport, Transport
 from ._transport._router import RouterTransport
@@ -72,8 +72,9 @@ class Queen:
             ``QueenConnectionError`` naming this option. ``https://`` URLs need no option:
             they get HTTP/2 when the server offers it by ALPN, HTTP/1.1 otherwise.
         tls_ca_bundle: PEM file (or hashed directory) of the CAs that sign the server
-            certificate, instead of certifi's bundle. Verification is always on unless
-            ``tls_insecure_skip_verify`` is set.
+            certificate. Without it the ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` environment
+            variable is honoured, else certifi's bundle is used. Verification is always on
+            unless ``tls_insecure_skip_verify`` is set.
         tls_client_cert: PEM file of a client certificate (mutual TLS); may hold the key.
         tls_client_key: PEM file of the client certificate's key, when not in the cert file.
         tls_insecure_skip_verify: accept any server certificate (logged at WARNING).
@@ -322,8 +323,7 @@ class Queen:
         if not messages:
             # The broker never answers an empty batch (API §2.4, Q6).
             return {"processed": 0, "results": [], "success": True}
-        acks = ack_entries(messages, status, error)
-        body = dumps_payload({"acknowledgments": acks, "consumerGroup": group})
+        body = ack_body(messages, status, error, group)
         try:
             result = await self._http.request("POST", "/api/v1/ack/batch", body=body)
         except Exception as exc:
@@ -337,18 +337,16 @@ class Queen:
         failed = [
             {
                 "index": i,
-                "transactionId": acks[i]["transactionId"] if i < len(acks) else None,
-                "partitionId": acks[i]["partitionId"] if i < len(acks) else None,
+                **ack_address(messages[i]),
                 "error": entry.get("error") if isinstance(entry, dict) else None,
             }
             for i, entry in enumerate(result)
             if not (isinstance(entry, dict) and entry.get("success") is True)
         ]
-        if len(result) != len(acks):
+        if len(result) != len(messages):
             failed.extend(
-                {"index": i, "transactionId": a["transactionId"], "partitionId": a["partitionId"],
-                 "error": "no result from the broker"}
-                for i, a in enumerate(acks) if i >= len(result)
+                {"index": i, **ack_address(messages[i]), "error": "no result from the broker"}
+                for i in range(len(result), len(messages))
             )
         if not failed:
             return {"success": True, "results": result}

@@ -156,10 +156,11 @@ def payload_fault(
     return None
 
 
-def check_encoded(payload: Any, encoded: bytes, index: int, what: str = "push item") -> None:
+def check_encoded(payload: Any, encoded: bytes, index: Optional[int],
+                  what: str = "push item") -> None:
     """Raise :class:`QueenPayloadError` if ``payload`` (encoded as ``encoded``) breaks a rule.
 
-    The message names ``what`` with its ``index`` and the path of the value.
+    The message names ``what`` with its ``index`` (when not None) and the path of the value.
     """
     nul = NUL_ESCAPE in encoded and has_nul_escape(encoded)
     non_finite = NULL_TOKEN in encoded
@@ -171,4 +172,5 @@ def check_encoded(payload: Any, encoded: bytes, index: int, what: str = "push it
         fault = ("$", f"the payload {_NUL_WHY}")
     if fault is not None:
         path, description = fault
-        raise QueenPayloadError(f"{what} {index}: {description}", index=index, path=path)
+        label = what if index is None else f"{what} {index}"
+        raise QueenPayloadError(f"{label}: {description}", index=index, path=path)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping
 
 import pytest
 
@@ -13,6 +14,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _brokers import REAL_BROKER_SKIP, BrokerHandle, real_broker_urls
 
 from queen.testing import QueenTestServer
+
+# QUEEN_TEST_LOOP=uvloop runs every async test and fixture on uvloop's event loop (the
+# `uvloop` extra); .ci/run runs the client and consumer suites that way once more.
+# (pytest-asyncio >= 1.4 asks this hook for the loop factories; implemented only when wanted,
+# since an implementation must name at least one factory.)
+if os.environ.get("QUEEN_TEST_LOOP") == "uvloop":
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_asyncio_loop_factories(
+        config: pytest.Config, item: pytest.Item
+    ) -> Mapping[str, Callable[[], Any]]:
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(params=["testing", "real"])

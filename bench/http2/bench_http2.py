@@ -1,10 +1,14 @@
 """50 long-polling consumers and a producer, over HTTP/1.1 direct and HTTP/2 through nginx.
 
-    python bench/http2/bench_http2.py [--messages 20000] [--consumers 50]
+    python bench/http2/bench_http2.py [--messages 20000] [--consumers 50] [--rounds 1]
+                                      [--broker-url http://127.0.0.1:PORT]
 
-Starts ``python -m queen.testing`` and an nginx TLS HTTP/2 ingress in front of it (the same
-helper the tests use), then runs the client scenario once per route, each in a fresh
-process of its own so that its CPU time is the client's only. Prints one markdown table.
+Starts ``python -m queen.testing`` (or uses the broker at ``--broker-url``, e.g. the real
+broker that ``python -m bench.run`` started) and an nginx ingress in front of it (the same
+helper the tests use), then runs the client scenario once per route and round, the routes
+interleaved, each run in a fresh process of its own so that its CPU time is the client's
+only. Prints one markdown table of the medians, with the HTTP/2 routes' CPU relative to the
+HTTP/1.1 route's.
 
 Per route: peak TCP sockets held by the client process, messages/s (first push to last
 handler call), p50/p99 latency from push to handler (the producer stamps each message), and
@@ -19,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,6 +143,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--consumers", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--broker-url", default=None)
     parser.add_argument("--client")
     parser.add_argument("--options", default="{}")
     args = parser.parse_args()
@@ -149,19 +156,24 @@ def main() -> None:
 
     directory = Path(tempfile.mkdtemp(prefix="queen-bench-h2-"))
     pki = make_pki(directory)
-    broker = Broker()
-    nginx = Nginx(broker.port, pki, directory)
+    broker = None if args.broker_url else Broker()
+    broker_url = args.broker_url or broker.url  # type: ignore[union-attr]
+    nginx = Nginx(int(broker_url.rsplit(":", 1)[1].split("/")[0]), pki, directory)
     nginx.start()
+    routes = [
+        ("HTTP/1.1 direct to the broker", broker_url, {}),
+        ("HTTP/2 (TLS) through nginx", nginx.url("tls"), {"tls_ca_bundle": pki.ca}),
+        ("HTTP/2 (h2c) through nginx", nginx.url("h2c"), {"http2_prior_knowledge": True}),
+    ]
+    runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name, _, _ in routes}
     try:
-        routes = [
-            ("HTTP/1.1 direct to the broker", broker.url, {}),
-            ("HTTP/2 (TLS) through nginx", nginx.url("tls"), {"tls_ca_bundle": pki.ca}),
-            ("HTTP/2 (h2c) through nginx", nginx.url("h2c"), {"http2_prior_knowledge": True}),
-        ]
-        results = [(name, _route(url, options, args)) for name, url, options in routes]
+        for _ in range(args.rounds):
+            for name, url, options in routes:
+                runs[name].append(_route(url, options, args))
     finally:
         nginx.stop()
-        broker.stop()
+        if broker is not None:
+            broker.stop()
     cpu_model = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -169,17 +181,23 @@ def main() -> None:
             break
     print(
         f"nproc {os.cpu_count()}, {cpu_model}, Python {platform.python_version()}, "
-        f"{args.consumers} consumers, {args.messages} messages"
+        f"{args.consumers} consumers, {args.messages} messages, broker "
+        f"{'at --broker-url' if args.broker_url else 'python -m queen.testing'}, "
+        f"medians of {args.rounds} interleaved round(s)"
     )
     print(
         "| route | protocol | client sockets (peak) | msgs/s | p50 ms | p99 ms | "
-        "client CPU ms / 1000 msgs |"
+        "client CPU ms / 1000 msgs | CPU vs HTTP/1.1 |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for name, r in results:
+    print("|---|---|---|---|---|---|---|---|")
+    base = statistics.median(r["cpu_ms_per_1000"] for r in runs[routes[0][0]])
+    for name, _, _ in routes:
+        r = {k: statistics.median(x[k] for x in runs[name]) for k in runs[name][0]
+             if k != "protocol"}
         print(
-            f"| {name} | {r['protocol']} | {r['sockets']} | {r['msgs_per_s']:.0f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['cpu_ms_per_1000']:.0f} |"
+            f"| {name} | {runs[name][0]['protocol']} | {r['sockets']:.0f} | "
+            f"{r['msgs_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['cpu_ms_per_1000']:.1f} | {r['cpu_ms_per_1000'] / base:.2f}x |"
         )
 
 

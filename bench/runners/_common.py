@@ -7,14 +7,15 @@ only, so the broker's CPU is never included), wall time and per-request latencie
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Coroutine, Dict, List, Optional
 
-__all__ = ["Meter", "args", "emit", "payload", "percentile"]
+__all__ = ["Meter", "args", "emit", "payload", "percentile", "run"]
 
 # A ~200-byte JSON payload (the figure the targets are stated for).
 _TEXT = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " * 2
@@ -104,3 +105,13 @@ def emit(result: Dict[str, Any]) -> None:
     result.setdefault("peak_rss_mb", peak_rss_mb())
     _STDOUT.write(json.dumps(result) + "\n")
     _STDOUT.flush()
+
+
+def run(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run a runner's coroutine on the event loop the orchestrator asked for:
+    uvloop's when ``BENCH_LOOP=uvloop`` (the uvloop columns), asyncio's otherwise."""
+    if os.environ.get("BENCH_LOOP") == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return asyncio.run(main)

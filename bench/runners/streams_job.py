@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Meter, args, emit, payload, quiet
+from _common import Meter, args, emit, payload, quiet, run
 
 quiet()
 import queen  # noqa: E402
@@ -78,4 +78,4 @@ async def job(p: Dict[str, Any]) -> Dict[str, Any]:
 
 
 if __name__ == "__main__":
-    emit(asyncio.run(job(args())))
+    emit(run(job(args())))

@@ -6,23 +6,14 @@ Only the two Python clients (queen-turbo and the reference queen-mq) run it, thr
 
 from __future__ import annotations
 
-import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
 NAME = "streams"
 TITLE = "streams: key_by + tumbling window + aggregate + .to(), 50 partitions"
 SHORT = "streams job\n50 partitions"
 TIMEOUT_S = 400
-_JOB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "streams_job.py")
 
 
 def params(quick: bool) -> Dict[str, Any]:
     return {"n": 20_000 if quick else 100_000, "partitions": 50}
 
-
-def argv(client: str, blob: str, ref: Optional[str], python: str) -> Optional[List[str]]:
-    if client == "turbo":
-        return [python, _JOB, NAME, blob]
-    if client == "reference" and ref:
-        return [ref, _JOB, NAME, blob]
-    return None

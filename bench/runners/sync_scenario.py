@@ -7,22 +7,17 @@ Target: at most 1.5x the async client's client CPU per message in ``push1``.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional
 
 NAME = "sync_push1"
 TITLE = "queen.sync: push 100/request, 1 in flight"
 SHORT = "queen.sync push\n1 in flight"
 ASYNC_TWIN = "push1"
-_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "queen_sync.py")
 
 
 def params(quick: bool) -> Dict[str, Any]:
     return {"n": 10_000 if quick else 50_000}
 
-
-def argv(client: str, blob: str, python: str) -> Optional[List[str]]:
-    return [python, _RUNNER, NAME, blob] if client == "turbo" else None
 
 
 def target(sync_cpu: Optional[float], async_cpu: Optional[float]) -> Optional[List[str]]:

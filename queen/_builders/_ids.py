@@ -10,6 +10,7 @@ from .._validate import describe
 __all__ = [
     "MISSING_ID",
     "MISSING_PARTITION",
+    "ack_address",
     "ack_entries",
     "check_ack_args",
     "message_address",
@@ -91,3 +92,14 @@ def ack_entries(
             append({"transactionId": tx, "partitionId": partition_id, "status": item_text,
                     "error": item_error})
     return acks
+
+
+def ack_address(message: Any) -> Dict[str, Any]:
+    """``{"transactionId", "partitionId"}`` of a message as :func:`ack_entries` sends them
+    (for reporting a refused ack by its position)."""
+    if not isinstance(message, dict):
+        return {"transactionId": None, "partitionId": None}
+    return {
+        "transactionId": _get(message, "transactionId") or _get(message, "id"),
+        "partitionId": _get(message, "partitionId"),
+    }

@@ -131,6 +131,9 @@ class QueueBuilder:
         self._max_partitions = 1
         self._commit_on_delivery = False
         self._buffer_options: Optional[Dict[str, Any]] = None
+        # (the settings pop() depends on, its path and query, its affinity key): a builder
+        # reused in a pop loop builds its request once.
+        self._pop_memo: Optional[Tuple[Tuple[Any, ...], str, str]] = None
 
     @property
     def name(self) -> Optional[str]:
@@ -379,11 +382,20 @@ class QueueBuilder:
         """
         queen = self._queen
         queen._ensure_open()
+        settings = (
+            self._queue_name, self._partition, self._namespace, self._task, self._batch,
+            self._wait, self._timeout_millis, self._group, self._commit_on_delivery,
+            self._subscription_mode, self._subscription_from, self._max_partitions,
+        )
+        memo = self._pop_memo
+        if memo is None or memo[0] != settings:
+            key = affinity_key(self._queue_name, self._partition, self._group)
+            memo = self._pop_memo = (settings, self.pop_request(), key)
         top, messages = await queen._http.request(
             "GET",
-            self.pop_request(),
+            memo[1],
             timeout_millis=self._timeout_millis + 5000,
-            affinity_key=affinity_key(self._queue_name, self._partition, self._group),
+            affinity_key=memo[2],
             decode=queen._pop_decoder(self._group),
         )
         # Static type: the public shape; runtime: the dict subclass of queen._message.

@@ -30,6 +30,7 @@ __all__ = [
     "HashRing",
     "ItemQueue",
     "PushEncoder",
+    "ack_body",
     "decode_pop",
     "dumps_payload",
     "fnv1a32",
@@ -70,12 +71,13 @@ IMPLEMENTATIONS: Dict[str, str] = {
 
 if TYPE_CHECKING:
     from ._batch_py import Chunk, ItemQueue
-    from ._codec_py import PushEncoder, decode_pop, dumps_payload, is_uuid, uuid7
+    from ._codec_py import PushEncoder, ack_body, decode_pop, dumps_payload, is_uuid, uuid7
     from ._ring_py import HashRing, fnv1a32
 else:
     HashRing = _ring.HashRing
     fnv1a32 = _ring.fnv1a32
     PushEncoder = _codec.PushEncoder
+    ack_body = _codec.ack_body
     decode_pop = _codec.decode_pop
     dumps_payload = _codec.dumps_payload
     is_uuid = _codec.is_uuid

@@ -46,7 +46,8 @@ import orjson
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Realloc
+from cpython.dict cimport PyDict_Contains
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport uint64_t
@@ -57,7 +58,7 @@ from ._items_body cimport items_body
 from .._errors import QueenPayloadError, QueenValidationError
 from .._payload import check_encoded
 
-__all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
+__all__ = ["PushEncoder", "ack_body", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
 
 cdef extern from "Python.h":
@@ -779,3 +780,152 @@ def decode_pop(body, message_cls):
                 continue
         out.append(message_cls(m))
     return top, out
+
+
+# ---------------------------------------------------------------------------------------------
+# batch ack bodies
+#
+# {"acknowledgments":[{"transactionId":T,"partitionId":P,"status":S,"error":E[,"leaseId":L]},
+# ...],"consumerGroup":G}, written into one growing buffer. Strings go in as they are when
+# orjson would copy them unchanged (_plain_ascii), through orjson.dumps otherwise. Anything off
+# the common shape (a sequence that is not a list or tuple, a message that is not a dict, an
+# id or lease that is not an exact non-empty str, a per-message _status/_error, a non-str
+# error or group) hands the whole call to the pure twin, so its output and its errors are
+# exactly the pure twin's.
+
+cdef struct _Buf:
+    char *data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef int _buf_put(_Buf *b, const char *src, Py_ssize_t n) except -1:
+    cdef Py_ssize_t cap
+    cdef char *grown
+    if b.size + n > b.cap:
+        cap = b.cap * 2 if b.cap else 4096
+        while cap < b.size + n:
+            cap *= 2
+        grown = <char *>PyMem_Realloc(b.data, cap)
+        if grown == NULL:
+            raise MemoryError()
+        b.data = grown
+        b.cap = cap
+    memcpy(b.data + b.size, src, n)
+    b.size += n
+    return 0
+
+
+cdef int _buf_bytes(_Buf *b, bytes chunk) except -1:
+    return _buf_put(b, PyBytes_AS_STRING(chunk), PyBytes_GET_SIZE(chunk))
+
+
+cdef int _buf_json_str(_Buf *b, str s) except -1:
+    # 1: written; 0: orjson refused it (a lone surrogate): the caller falls back.
+    cdef bytes dumped
+    if _plain_ascii(s):
+        _buf_put(b, '"', 1)
+        _buf_put(b, <const char *>PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s))
+        _buf_put(b, '"', 1)
+        return 1
+    try:
+        dumped = _orjson_dumps(s)
+    except TypeError:
+        return 0
+    _buf_bytes(b, dumped)
+    return 1
+
+
+cdef inline object _dict_get(object d, object key):
+    # dict.get(d, key) for a dict or a dict subclass: the mapping itself, no overridden get().
+    cdef PyObject *found = PyDict_GetItemWithError(d, key)
+    if found == NULL:
+        return None
+    return <object>found
+
+
+cdef object _pure_ack_body = None
+cdef bytes _ACK_HEAD = b'{"acknowledgments":['
+cdef bytes _ACK_TX = b'{"transactionId":'
+cdef bytes _ACK_PARTITION = b',"partitionId":'
+cdef bytes _ACK_STATUS = b',"status":'
+cdef bytes _ACK_ERROR = b',"error":'
+cdef bytes _ACK_LEASE = b',"leaseId":'
+cdef bytes _ACK_GROUP = b'],"consumerGroup":'
+
+
+def ack_body(messages, status, error, group):
+    global _pure_ack_body
+    if _pure_ack_body is None:
+        from ._codec_py import ack_body as pure
+        _pure_ack_body = pure
+    pure_ack_body = _pure_ack_body
+    if not (PyList_CheckExact(messages) or PyTuple_CheckExact(messages)):
+        return pure_ack_body(messages, status, error, group)
+    if status is True:
+        text = "completed"
+    elif status is False:
+        text = "failed"
+    elif PyUnicode_CheckExact(status):
+        text = status
+    else:
+        return pure_ack_body(messages, status, error, group)
+    if not (error is None or PyUnicode_CheckExact(error)) or not (
+        group is None or PyUnicode_CheckExact(group)
+    ):
+        return pure_ack_body(messages, status, error, group)
+    cdef _Buf b
+    cdef Py_ssize_t i, n = len(messages)
+    cdef object m, tx, partition, lease
+    b.data = NULL
+    b.size = 0
+    b.cap = 0
+    try:
+        _buf_bytes(&b, _ACK_HEAD)
+        for i in range(n):
+            m = messages[i]
+            if not isinstance(m, dict):
+                return pure_ack_body(messages, status, error, group)
+            tx = _dict_get(m, "transactionId")
+            if not tx:
+                tx = _dict_get(m, "id")
+            partition = _dict_get(m, "partitionId")
+            lease = _dict_get(m, "leaseId")
+            if (
+                not (PyUnicode_CheckExact(tx) and tx)
+                or not (PyUnicode_CheckExact(partition) and partition)
+                or (lease and not PyUnicode_CheckExact(lease))
+                or PyDict_Contains(m, "_status")
+                or PyDict_Contains(m, "_error")
+            ):
+                return pure_ack_body(messages, status, error, group)
+            if i:
+                _buf_put(&b, ",", 1)
+            _buf_bytes(&b, _ACK_TX)
+            if not _buf_json_str(&b, tx):
+                return pure_ack_body(messages, status, error, group)
+            _buf_bytes(&b, _ACK_PARTITION)
+            if not _buf_json_str(&b, partition):
+                return pure_ack_body(messages, status, error, group)
+            _buf_bytes(&b, _ACK_STATUS)
+            if not _buf_json_str(&b, text):
+                return pure_ack_body(messages, status, error, group)
+            _buf_bytes(&b, _ACK_ERROR)
+            if error is None:
+                _buf_put(&b, "null", 4)
+            elif not _buf_json_str(&b, error):
+                return pure_ack_body(messages, status, error, group)
+            if lease:
+                _buf_bytes(&b, _ACK_LEASE)
+                if not _buf_json_str(&b, lease):
+                    return pure_ack_body(messages, status, error, group)
+            _buf_put(&b, "}", 1)
+        _buf_bytes(&b, _ACK_GROUP)
+        if group is None:
+            _buf_put(&b, "null", 4)
+        elif not _buf_json_str(&b, group):
+            return pure_ack_body(messages, status, error, group)
+        _buf_put(&b, "}", 1)
+        return PyBytes_FromStringAndSize(b.data, b.size)
+    finally:
+        PyMem_Free(b.data)

@@ -37,7 +37,7 @@ from .._errors import QueenPayloadError, QueenValidationError
 from .._items import item_payload
 from .._payload import NULL_TOKEN, check_encoded, has_nul_escape, maybe_non_finite
 
-__all__ = ["PushEncoder", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
+__all__ = ["PushEncoder", "ack_body", "decode_pop", "dumps_payload", "is_uuid", "uuid7"]
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _DASHES = (8, 13, 18, 23)
@@ -209,3 +209,18 @@ def decode_pop(body: bytes, message_cls: Type[M]) -> Tuple[Any, List[M]]:
     if not messages or not isinstance(messages, list):
         return top, []
     return top, [message_cls(m) for m in messages if m is not None]  # type: ignore[call-arg]
+
+
+def ack_body(
+    messages: Sequence[Any], status: Any, error: Optional[str], group: Optional[str]
+) -> bytes:
+    """The ``POST /api/v1/ack/batch`` body for ``messages`` (client contract §3.3).
+
+    ``{"acknowledgments": [...], "consumerGroup": group}`` with the entries of
+    :func:`queen._builders._ids.ack_entries`, serialised like :func:`dumps_payload`. Raises
+    what those two raise (``ValueError`` for a message without an address).
+    """
+    from .._builders._ids import ack_entries
+
+    acks = ack_entries(messages, status, error)
+    return dumps_payload({"acknowledgments": acks, "consumerGroup": group})

@@ -1,4 +1,9 @@
-"""HTTP/2 connections and their pool, on the ``h2`` state machine and asyncio streams.
+"""HTTP/2 connections and their pool, on the ``jh2`` state machine and asyncio streams.
+
+``jh2`` is a maintained fork of ``h2`` (same API under another name) whose HPACK encoder and
+decoder are compiled. Header lists are normalised and validated by h2's own functions, but
+once per distinct list (see :class:`_HeaderPipeline`) instead of on every request and
+response.
 
 Why not httpcore's HTTP/2: its pool counts an HTTP/2 connection as available whatever the
 number of open streams, and a request beyond the peer's ``SETTINGS_MAX_CONCURRENT_STREAMS``
@@ -35,13 +40,13 @@ import logging
 import ssl
 from typing import Any, Coroutine, Dict, List, Optional, Sequence, Set, Tuple
 
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
-import hpack
+import jh2.config
+import jh2.connection
+import jh2.errors
+import jh2.events
+import jh2.exceptions
+import jh2.settings
+import jh2.utilities
 
 from ._base import RawResponse
 
@@ -58,9 +63,8 @@ log = logging.getLogger("queen.client.transport")
 
 MAX_STREAMS_CAP = 100  # streams per connection even when the peer allows more
 WINDOW = 1 << 24  # receive window of the connection and of each stream
-READ_CHUNK = 1 << 16
 OPEN_TIMEOUT_SECONDS = 30.0  # connect, TLS, preface and the peer's SETTINGS
-HEADER_MEMO = 256  # distinct response header blocks remembered per connection
+HEADER_MEMO = 256  # distinct header lists whose normalised form a connection remembers
 
 Origin = Tuple[str, str, int]  # scheme, host, port
 
@@ -89,12 +93,12 @@ class Http1Negotiated(Exception):
     """ALPN picked HTTP/1.1: send this origin's requests over HTTP/1.1."""
 
 
-_OPEN = h2.connection.ConnectionState.CLIENT_OPEN
-_IDLE = h2.connection.ConnectionState.IDLE
-_RECV_GOAWAY = h2.connection.ConnectionInputs.RECV_GOAWAY
+_OPEN = jh2.connection.ConnectionState.CLIENT_OPEN
+_IDLE = jh2.connection.ConnectionState.IDLE
+_RECV_GOAWAY = jh2.connection.ConnectionInputs.RECV_GOAWAY
 
 
-class _DrainingStateMachine(h2.connection.H2ConnectionStateMachine):
+class _DrainingStateMachine(jh2.connection.H2ConnectionStateMachine):
     """h2's connection state machine, except that a received ``GOAWAY`` leaves it open.
 
     h2 moves to ``CLOSED`` on ``GOAWAY`` and then rejects every later frame as a protocol
@@ -106,69 +110,177 @@ class _DrainingStateMachine(h2.connection.H2ConnectionStateMachine):
     """
 
     _transitions = {
-        **h2.connection.H2ConnectionStateMachine._transitions,
+        **jh2.connection.H2ConnectionStateMachine._transitions,
         (_IDLE, _RECV_GOAWAY): (None, _IDLE),
         (_OPEN, _RECV_GOAWAY): (None, _OPEN),
     }
 
 
-class _MemoDecoder(hpack.Decoder):
-    """An HPACK decoder that decodes each distinct header block once while its dynamic table
-    stays empty.
+class _ClientConnection(jh2.connection.H2Connection):
+    """h2's connection, without a walk over every stream for each new one.
 
-    nginx sends response headers as literals without indexing and leaves the dynamic table
-    empty, so the blocks of a connection repeat (only ``date`` and ``content-length`` vary),
-    and their pure-Python Huffman decoding was the largest CPU cost per response. A block is
-    remembered only if decoding it neither used nor changed the dynamic table (its entries or
-    its size): decoding it again would give the same headers and the same state. While the
-    table holds entries, every block is decoded.
+    h2 counts the open streams on each new stream (to refuse one beyond the peer's
+    ``SETTINGS_MAX_CONCURRENT_STREAMS``) by walking all of them, and drops the closed ones
+    during that walk; with 50 long polls parked on a connection, that walk dominated the
+    cost of a new stream. While fewer streams than either side's limit are known at all,
+    every count is below the limit too and the check passes whatever the exact count, so
+    the number of known streams is returned (an upper bound); the full walk, with its
+    clean-up, runs once the known streams reach the limit.
     """
 
-    def __init__(self, base: hpack.Decoder) -> None:
-        super().__init__(base.max_header_list_size)
-        self.max_allowed_table_size = base.max_allowed_table_size
-        self._memo: Dict[bytes, Tuple[Any, ...]] = {}
+    def _open_streams(self, remainder: int) -> int:
+        known = len(self.streams)
+        limit = min(
+            self.local_settings.max_concurrent_streams,
+            self.remote_settings.max_concurrent_streams,
+        )
+        if known < limit:
+            return known
+        return int(super()._open_streams(remainder))
 
-    def decode(self, data: bytes, raw: bool = False) -> Any:
-        table = self.header_table
-        if table.dynamic_entries or not raw:
-            return super().decode(data, raw)
-        key = bytes(data)
-        known = self._memo.get(key)
-        if known is not None:
-            return list(known)
-        size = table.maxsize
-        headers = super().decode(data, raw)
-        if not table.dynamic_entries and table.maxsize == size:
+
+class _HeaderPipeline:
+    """h2's header normalisation and validation, run once per distinct header list.
+
+    The connection is configured not to normalise or validate headers itself; this runs the
+    very same h2 functions (``normalize_outbound_headers`` + ``validate_outbound_headers``
+    for requests, ``normalize_inbound_headers`` + ``validate_headers`` for responses) and
+    remembers their result per (header list, validation flags): they are pure functions of
+    those, and a client sends the same request headers and receives the same response
+    headers over and over (only ``content-length`` and ``date`` vary, so the memo is
+    bounded). A list h2 would reject raises the same ``ProtocolError`` each time.
+    """
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: Dict[Tuple[Any, ...], List[Any]] = {}
+
+    def _run(self, key: Tuple[Any, ...], make: Any) -> List[Any]:
+        done = self._memo.get(key)
+        if done is None:
+            done = list(make())
             if len(self._memo) >= HEADER_MEMO:
                 self._memo.clear()
-            self._memo[key] = tuple(headers)
-        return headers
+            self._memo[key] = done
+        return done
+
+    def outbound(self, headers: Sequence[Tuple[str, str]]) -> List[Any]:
+        key = ("out", *headers)
+        u = jh2.utilities
+        return self._run(key, lambda: u.validate_outbound_headers(
+            u.normalize_outbound_headers(headers, _REQUEST_FLAGS, False), _REQUEST_FLAGS))
+
+    def inbound(self, headers: Sequence[Tuple[bytes, bytes]], flags: Any) -> List[Any]:
+        """``[status, {lower-case name: value}]`` of a received header list (repeated names
+        joined with ``", "``); the status is 0 in trailers."""
+        key = (flags, *headers)
+        u = jh2.utilities
+
+        def make() -> List[Any]:
+            status = 0
+            fields: Dict[str, str] = {}
+            for name, value in u.validate_headers(
+                u.normalize_inbound_headers(headers, flags), flags
+            ):
+                text = name.decode("latin-1")
+                if text == ":status":
+                    status = int(value)
+                elif text in fields:
+                    fields[text] += ", " + value.decode("latin-1")
+                else:
+                    fields[text] = value.decode("latin-1")
+            return [status, fields]
+
+        return self._run(key, make)
+
+
+_Flags = jh2.utilities.HeaderValidationFlags
+_REQUEST_FLAGS = _Flags(is_client=True, is_trailer=False, is_response_header=False,
+                        is_push_promise=False)
+_RESPONSE_FLAGS = _Flags(is_client=True, is_trailer=False, is_response_header=True,
+                         is_push_promise=False)
+_TRAILER_FLAGS = _Flags(is_client=True, is_trailer=True, is_response_header=True,
+                        is_push_promise=False)
 
 
 class _Stream:
     __slots__ = ("body", "done", "headers", "window")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.headers: Optional[Sequence[Tuple[bytes, bytes]]] = None
+        self.headers: Optional[List[Any]] = None  # [status, fields] (_HeaderPipeline.inbound)
         self.body: List[bytes] = []
         self.done: asyncio.Future[None] = loop.create_future()
         self.window = asyncio.Event()
 
 
-class H2Connection:
-    """One HTTP/2 connection: a reader task dispatching frames to per-stream futures."""
+class _Wire(asyncio.Protocol):
+    """The socket of one HTTP/2 connection. Received bytes go straight to the connection's
+    state machine from the event loop's callback (no reader task, no stream buffer); bytes
+    that arrive before the connection is attached are kept for it."""
 
-    def __init__(
-        self,
-        origin: Origin,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        conn: h2.connection.H2Connection,
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport: Optional[asyncio.Transport] = None
+        self._sink: Optional[H2Connection] = None
+        self._early: List[bytes] = []  # b"" stands for the peer's end of stream
+        self._lost: Optional[Tuple[Optional[Exception]]] = None
+        self._paused = False
+        self._drained: Optional[asyncio.Future[None]] = None
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    def attach(self, sink: H2Connection) -> None:
+        self._sink = sink
+        early, self._early = self._early, []
+        for data in early:
+            sink._on_data(data)
+        if self._lost is not None:
+            sink._on_lost(self._lost[0])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self._sink is None:
+            self._early.append(data)
+        else:
+            self._sink._on_data(data)
+
+    def eof_received(self) -> Optional[bool]:
+        self.data_received(b"")
+        return False  # close the transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        if self._sink is None:
+            self._lost = (exc,)
+        else:
+            self._sink._on_lost(exc)
+        self.resume_writing()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if self._paused and not self.closed.done():
+            if self._drained is None:
+                self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drained)
+
+
+class H2Connection:
+    """One HTTP/2 connection: frames dispatched to per-stream futures as they arrive."""
+
+    def __init__(self, origin: Origin, wire: _Wire, conn: jh2.connection.H2Connection) -> None:
         self.origin = origin
-        self._reader = reader
-        self._writer = writer
+        self._wire = wire
         self._conn = conn
         self._loop = asyncio.get_running_loop()
         self._streams: Dict[int, _Stream] = {}
@@ -178,8 +290,9 @@ class H2Connection:
         self.goaway = False
         self.idle_since = self._loop.time()
         self._error: Optional[H2TransportError] = None
-        self._reader_task: Optional[asyncio.Task[None]] = None
         self._settings = asyncio.Event()
+        self._pipeline = _HeaderPipeline()
+        self._flush_pending = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -188,36 +301,44 @@ class H2Connection:
         """Connect, negotiate, send the preface and wait for the peer's ``SETTINGS``."""
         scheme, host, port = origin
         tls = scheme == "https"
-        reader, writer = await asyncio.open_connection(
+        loop = asyncio.get_running_loop()
+        transport, wire = await loop.create_connection(
+            lambda: _Wire(loop),
             host,
             port,
             ssl=ssl_context if tls else None,
             server_hostname=host if tls else None,
-            limit=READ_CHUNK * 4,
         )
         if tls:
-            ssl_object = writer.get_extra_info("ssl_object")
+            ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
-                writer.close()
+                transport.close()
                 raise Http1Negotiated()
-        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
-        conn = h2.connection.H2Connection(config=config)
+        config = jh2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            # Done by _HeaderPipeline, with the same functions, once per distinct list.
+            normalize_outbound_headers=False,
+            validate_outbound_headers=False,
+            normalize_inbound_headers=False,
+            validate_inbound_headers=False,
+        )
+        conn = _ClientConnection(config=config)
         conn.state_machine = _DrainingStateMachine()
-        conn.decoder = _MemoDecoder(conn.decoder)
-        conn.local_settings = h2.settings.Settings(
+        conn.local_settings = jh2.settings.Settings(
             client=True,
             initial_values={
-                h2.settings.SettingCodes.ENABLE_PUSH: 0,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS_CAP,
+                jh2.settings.SettingCodes.ENABLE_PUSH: 0,
+                jh2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
+                jh2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS_CAP,
             },
         )
         conn.initiate_connection()
         conn.increment_flow_control_window(WINDOW - 65535)
-        self = cls(origin, reader, writer, conn)
-        self._reader_task = self._loop.create_task(self._read_loop())
+        self = cls(origin, wire, conn)
         try:
             self._write()
+            wire.attach(self)
             await self._settings.wait()
         except BaseException:
             await self.aclose()
@@ -257,25 +378,29 @@ class H2Connection:
         stream = _Stream(self._loop)
         try:
             stream_id = conn.get_next_available_stream_id()
-        except h2.exceptions.NoAvailableStreamIDError as exc:
+        except jh2.exceptions.NoAvailableStreamIDError as exc:
             self.goaway = True
             raise H2TransportError("stream ids exhausted", not_processed=True) from exc
-        request_headers = [
-            (":method", method),
-            (":scheme", self.origin[0]),
-            (":authority", authority),
-            (":path", path),
-            *headers,
-        ]
+        request_headers = self._pipeline.outbound(
+            (
+                (":method", method),
+                (":scheme", self.origin[0]),
+                (":authority", authority),
+                (":path", path),
+                *headers,
+            )
+        )
         if body:
-            request_headers.append(("content-length", str(len(body))))
+            request_headers = [*request_headers, ("content-length", str(len(body)))]
         self._streams[stream_id] = stream
         try:
             conn.send_headers(stream_id, request_headers, end_stream=not body)
-            self._write()
             if body:
-                await self._send_body(stream_id, stream, body)
-            await self._writer.drain()
+                await self._send_body(stream_id, stream, body)  # writes the headers with it
+            else:
+                self._write_soon()
+            if self._wire._paused:
+                await self._wire.drain()
             await stream.done
         except asyncio.CancelledError:
             self._reset(stream_id)
@@ -284,7 +409,7 @@ class H2Connection:
             if reused and stream.headers is None and not exc.not_processed:
                 exc = H2TransportError(str(exc), no_response=True)
             raise exc from None
-        except (OSError, h2.exceptions.ProtocolError) as exc:
+        except (OSError, jh2.exceptions.ProtocolError) as exc:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
             raise H2TransportError(
                 f"HTTP/2 connection lost: {exc!r}", no_response=reused and stream.headers is None
@@ -292,18 +417,9 @@ class H2Connection:
         finally:
             self._streams.pop(stream_id, None)
         self.served += 1
-        status = 0
-        response_headers: Dict[str, str] = {}
         assert stream.headers is not None
-        for name, value in stream.headers:
-            key = name.decode("latin-1")
-            if key == ":status":
-                status = int(value)
-            elif key in response_headers:
-                response_headers[key] += ", " + value.decode("latin-1")
-            else:
-                response_headers[key] = value.decode("latin-1")
-        return RawResponse(status, "", response_headers, b"".join(stream.body))
+        status, fields = stream.headers
+        return RawResponse(status, "", dict(fields), b"".join(stream.body))
 
     async def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> None:
         conn = self._conn
@@ -321,39 +437,40 @@ class H2Connection:
                 conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(view)
             )
             if size <= 0:
+                self._write_soon()  # what is pending (this request's headers) goes out meanwhile
                 stream.window.clear()
                 await stream.window.wait()
                 continue
-            conn.send_data(stream_id, view[:size].tobytes(), end_stream=size == len(view))
+            chunk = body if size == len(body) else view[:size].tobytes()
+            conn.send_data(stream_id, chunk, end_stream=size == len(view))
             view = view[size:]
-            self._write()
-            await self._writer.drain()
+            self._write_soon()
+            if self._wire._paused:
+                await self._wire.drain()
 
     def _reset(self, stream_id: int) -> None:
         if self.closed:
             return
         try:
-            self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+            self._conn.reset_stream(stream_id, jh2.errors.ErrorCodes.CANCEL)
             self._write()
-        except (h2.exceptions.ProtocolError, OSError):
+        except (jh2.exceptions.ProtocolError, OSError):
             pass
 
     # -- the reader ------------------------------------------------------------------------
 
-    async def _read_loop(self) -> None:
+    def _on_data(self, data: bytes) -> None:
+        """Bytes from the peer (``b""``: it ended its side of the connection)."""
+        if self.closed:
+            return
         try:
-            while True:
-                data = await self._reader.read(READ_CHUNK)
-                if not data:
-                    raise H2TransportError("the server closed the HTTP/2 connection")
-                self._handle(self._conn.receive_data(data))
-                self._write()
-        except asyncio.CancelledError:
-            self._fail(H2TransportError("HTTP/2 connection closed"))
-            raise
+            if not data:
+                raise H2TransportError("the server closed the HTTP/2 connection")
+            self._handle(self._conn.receive_data(data))
+            self._write_soon()
         except H2TransportError as exc:
             self._fail(exc)
-        except h2.exceptions.ProtocolError as exc:
+        except jh2.exceptions.ProtocolError as exc:
             log.warning(
                 "HTTP/2 protocol error on the connection to %s, %d request(s) in flight: %r",
                 _origin_text(self.origin),
@@ -364,20 +481,31 @@ class H2Connection:
         except OSError as exc:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
 
-    def _handle(self, events: List[h2.events.Event]) -> None:
+    def _on_lost(self, exc: Optional[Exception]) -> None:
+        if exc is None:
+            self._fail(H2TransportError("the server closed the HTTP/2 connection"))
+        else:
+            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+
+    def _handle(self, events: List[jh2.events.Event]) -> None:
         conn = self._conn
         for event in events:
-            if isinstance(event, h2.events.ResponseReceived):
+            if isinstance(event, jh2.events.ResponseReceived):
+                headers = self._checked(event.headers, _RESPONSE_FLAGS)
                 stream = self._streams.get(event.stream_id)
                 if stream is not None:
-                    stream.headers = event.headers
-            elif isinstance(event, h2.events.DataReceived):
+                    stream.headers = headers
+            elif isinstance(event, jh2.events.TrailersReceived):
+                self._checked(event.headers, _TRAILER_FLAGS)
+            elif isinstance(event, jh2.events.InformationalResponseReceived):
+                self._checked(event.headers, _RESPONSE_FLAGS)
+            elif isinstance(event, jh2.events.DataReceived):
                 stream = self._streams.get(event.stream_id)
                 if stream is not None:
                     stream.body.append(event.data)
                 if event.flow_controlled_length:
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, h2.events.StreamEnded):
+            elif isinstance(event, jh2.events.StreamEnded):
                 stream = self._streams.get(event.stream_id)
                 if stream is not None and not stream.done.done():
                     if stream.headers is None:
@@ -386,10 +514,10 @@ class H2Connection:
                         )
                     else:
                         stream.done.set_result(None)
-            elif isinstance(event, h2.events.StreamReset):
+            elif isinstance(event, jh2.events.StreamReset):
                 stream = self._streams.get(event.stream_id)
                 if stream is not None and not stream.done.done():
-                    refused = event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM
+                    refused = event.error_code == jh2.errors.ErrorCodes.REFUSED_STREAM
                     stream.done.set_exception(
                         H2TransportError(
                             f"HTTP/2 stream reset by the server ({event.error_code!r})",
@@ -397,7 +525,7 @@ class H2Connection:
                         )
                     )
                     stream.window.set()  # a body waiting for flow-control credit stops
-            elif isinstance(event, h2.events.WindowUpdated):
+            elif isinstance(event, jh2.events.WindowUpdated):
                 if event.stream_id:
                     stream = self._streams.get(event.stream_id)
                     if stream is not None:
@@ -405,14 +533,27 @@ class H2Connection:
                 else:
                     for stream in self._streams.values():
                         stream.window.set()
-            elif isinstance(event, h2.events.RemoteSettingsChanged):
+            elif isinstance(event, jh2.events.RemoteSettingsChanged):
                 self._settings.set()
                 for stream in self._streams.values():
                     stream.window.set()
-            elif isinstance(event, h2.events.ConnectionTerminated):
+            elif isinstance(event, jh2.events.ConnectionTerminated):
                 self._on_goaway(event)
 
-    def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
+    def _checked(self, headers: Any, flags: Any) -> List[Any]:
+        """Received headers through h2's normalisation and validation; a header list h2
+        rejects ends the connection with ``PROTOCOL_ERROR``, as h2 itself would."""
+        try:
+            return self._pipeline.inbound(headers, flags)
+        except jh2.exceptions.ProtocolError:
+            try:
+                self._conn.close_connection(error_code=jh2.errors.ErrorCodes.PROTOCOL_ERROR)
+                self._write()
+            except (jh2.exceptions.ProtocolError, OSError):
+                pass
+            raise
+
+    def _on_goaway(self, event: jh2.events.ConnectionTerminated) -> None:
         self.goaway = True
         last = event.last_stream_id or 0
         log.debug(
@@ -436,12 +577,27 @@ class H2Connection:
             if not stream.done.done():
                 stream.done.set_exception(error)
             stream.window.set()
-        self._writer.close()
+        transport = self._wire.transport
+        if transport is not None:
+            transport.close()
+
+    def _write_soon(self) -> None:
+        """Send what the state machine has queued at the end of this loop turn: the frames of
+        the requests and answers handled in one turn go out in one write (one TLS record
+        and one system call instead of one per request)."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self._write()
 
     def _write(self) -> None:
         data = self._conn.data_to_send()
-        if data and not self._writer.is_closing():
-            self._writer.write(data)
+        transport = self._wire.transport
+        if data and transport is not None and not transport.is_closing():
+            transport.write(data)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -450,17 +606,10 @@ class H2Connection:
             try:
                 self._conn.close_connection()
                 self._write()
-            except (h2.exceptions.ProtocolError, OSError):
+            except (jh2.exceptions.ProtocolError, OSError):
                 pass
         self._fail(H2TransportError("HTTP/2 connection closed"))
-        task = self._reader_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        try:
-            await self._writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass
+        await asyncio.shield(self._wire.closed)
 
 
 _closing: Set[asyncio.Task[None]] = set()

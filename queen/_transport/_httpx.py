@@ -35,8 +35,8 @@ import sys
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-import h2.exceptions
 import httpx
+import jh2.exceptions
 
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
@@ -228,7 +228,7 @@ class HttpxTransport:
                 url=url,
                 retriable=False,
             ) from exc
-        except (httpx.HTTPError, H2TransportError, h2.exceptions.H2Error, OSError) as exc:
+        except (httpx.HTTPError, H2TransportError, jh2.exceptions.H2Error, OSError) as exc:
             problem = misconfiguration(exc)
             if problem is not None:
                 raise QueenConnectionError(

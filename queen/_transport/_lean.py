@@ -10,6 +10,11 @@ objects; this transport keeps only what the exchange needs:
   built once; a request is one ``bytes`` join and one ``transport.write``;
 * the answer is parsed by ``httptools`` (llhttp) straight into a dict of lower-case headers
   and a list of body chunks, then handed back as :class:`RawResponse`;
+* while an answer is incomplete, the socket's receive low-water mark (``SO_RCVLOWAT``, where
+  the platform has it) asks for the rest of its known-length body, or for the shortest head
+  seen from the origin, before the next wake-up: the broker writes some heads in dozens of
+  small pieces, and each wake-up is a loop turn, a ``recv`` and a copy;
+* one deadline timer per connection serves its successive requests;
 * idle connections expire after :data:`KEEPALIVE_EXPIRY_SECONDS` (the broker closes them
   8.4-12 s after the last response); a request that dies on a reused connection before any
   response byte arrived is re-sent once at once on a fresh connection (Q40);
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 from typing import Deque, Dict, List, Mapping, Optional, Set, Tuple
 
@@ -44,6 +50,11 @@ KEEPALIVE_EXPIRY_SECONDS = 4.0
 _LARGE_BODY = 1 << 16
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _USER_AGENT = "queen-turbo"
+# Wake-up thresholds (SO_RCVLOWAT): at most this many bytes are awaited in one wake-up, and a
+# head shorter than the one predicted unblocks after LOWAT_FALLBACK seconds at the latest.
+_LOWAT_CAP = 1 << 20
+_LOWAT_FALLBACK = 0.002
+_SO_RCVLOWAT = getattr(socket, "SO_RCVLOWAT", None)
 
 
 class _Stale(Exception):
@@ -73,12 +84,19 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "_body",
+        "_body_size",
         "_chunked_or_length",
+        "_deadline",
         "_head_done",
         "_headers",
+        "_lowat",
+        "_lowat_timer",
         "_parser",
         "_reason",
+        "_received",
+        "_sock",
         "_timer",
+        "_timer_when",
         "_waiter",
         "got_bytes",
         "idle_since",
@@ -94,11 +112,18 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: Optional[asyncio.Future[RawResponse]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._deadline = 0.0
+        self._timer_when = 0.0
         self._headers: Dict[str, str] = {}
         self._body: List[bytes] = []
         self._reason = ""
         self._chunked_or_length = False
         self._head_done = False
+        self._received = 0
+        self._body_size = 0
+        self._sock: Optional[socket.socket] = None
+        self._lowat = 1
+        self._lowat_timer: Optional[asyncio.TimerHandle] = None
         self.got_bytes = False
         self.lost = False
         self.reusable = False
@@ -108,6 +133,11 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # The receive low-water mark counts socket bytes: under TLS they are records, not
+        # the answer's bytes, so a mark set from the answer's length could wait for bytes
+        # that never come. Plain connections only.
+        if _SO_RCVLOWAT is not None and transport.get_extra_info("sslcontext") is None:
+            self._sock = transport.get_extra_info("socket")
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -117,6 +147,8 @@ class _Connection(asyncio.Protocol):
             self.abort()
             return
         self.got_bytes = True
+        head_done = self._head_done
+        self._received += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -124,6 +156,41 @@ class _Connection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_exception(_malformed(data, exc))
             self.abort()
+            return
+        if waiter.done() or self._sock is None:
+            return
+        # The answer is incomplete: wake up again only when (most of) the rest is there.
+        # The broker writes some answers' heads in many small pieces, and a large body
+        # arrives in several segments; each wake-up costs a loop turn and a copy.
+        pool = self.pool
+        if self._head_done:
+            if not head_done:
+                pool.learn_head(self._received - self._body_size)
+            length = self._headers.get("content-length")
+            if length is not None and length.isdigit():
+                self._set_lowat(min(int(length) - self._body_size, _LOWAT_CAP))
+        elif pool.head_hint:
+            self._set_lowat(pool.head_hint - self._received)
+            if self._lowat > 1 and self._lowat_timer is None:
+                # The head may be shorter than the shortest seen so far.
+                self._lowat_timer = pool.loop.call_later(  # type: ignore[union-attr]
+                    _LOWAT_FALLBACK, self._reset_lowat
+                )
+
+    def _set_lowat(self, size: int) -> None:
+        if size < 1:
+            size = 1
+        if size != self._lowat and self._sock is not None:
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, _SO_RCVLOWAT, size)  # type: ignore[arg-type]
+            except OSError:
+                self._sock = None  # not supported here: plain wake-ups
+                return
+            self._lowat = size
+
+    def _reset_lowat(self) -> None:
+        self._lowat_timer = None
+        self._set_lowat(1)
 
     def eof_received(self) -> Optional[bool]:
         self.reusable = False
@@ -132,6 +199,9 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.lost = True
         self.reusable = False
+        if self._timer is not None and self._waiter is None:
+            self._timer.cancel()
+            self._timer = None
         self.pool.forget(self)
         waiter = self._waiter
         if waiter is None or waiter.done():
@@ -149,6 +219,7 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._headers = {}
         self._body = []
+        self._body_size = 0
         self._chunked_or_length = False
         self._head_done = False
 
@@ -170,6 +241,7 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
+        self._body_size += len(body)
 
     def on_message_complete(self) -> None:
         status = self._parser.get_status_code()
@@ -187,6 +259,11 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
+        if self._lowat_timer is not None:
+            self._lowat_timer.cancel()
+            self._lowat_timer = None
+        if self._lowat != 1:
+            self._set_lowat(1)
         body = self._body
         waiter.set_result(
             RawResponse(
@@ -197,10 +274,21 @@ class _Connection(asyncio.Protocol):
             )
         )
 
-    def _fire_timeout(self) -> None:
+    def _on_timer(self) -> None:
+        # One timer per connection, re-armed only when it would fire too late: a request's
+        # deadline is usually later than the previous one's, so the timer armed for an earlier
+        # request fires first and then moves itself to the current deadline.
+        self._timer = None
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(_Timeout())
+        if waiter is None or waiter.done():
+            return
+        if self._deadline > self._timer_when:  # armed for an earlier request
+            loop = self.pool.loop
+            assert loop is not None
+            self._timer_when = self._deadline
+            self._timer = loop.call_at(self._deadline, self._on_timer)
+            return
+        waiter.set_exception(_Timeout())
         self.abort()
 
     async def exchange(self, loop: asyncio.AbstractEventLoop, data: bytes, tail: bytes,
@@ -209,8 +297,15 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[RawResponse] = loop.create_future()
         self._waiter = waiter
         self.got_bytes = False
+        self._received = 0
         self.reusable = False
-        self._timer = loop.call_at(deadline, self._fire_timeout)
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None or self._timer_when > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer_when = deadline
+            self._timer = loop.call_at(deadline, self._on_timer)
         transport = self.transport
         assert transport is not None
         try:
@@ -223,9 +318,12 @@ class _Connection(asyncio.Protocol):
                 transport.write(tail)
             return await waiter
         finally:
-            self._timer.cancel()
-            self._timer = None
             self._waiter = None
+            if self._lowat != 1:  # an exchange that ended without its answer
+                self._reset_lowat()
+            if self._lowat_timer is not None:
+                self._lowat_timer.cancel()
+                self._lowat_timer = None
 
     def abort(self) -> None:
         self.reusable = False
@@ -239,7 +337,7 @@ class _Connection(asyncio.Protocol):
 class _Pool:
     """The keep-alive connections of one origin."""
 
-    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "host", "loop",
+    __slots__ = ("_all", "_idle", "_waiters", "closed", "head", "head_hint", "host", "loop",
                  "max_connections", "max_keepalive", "port", "ssl")
 
     def __init__(self, host: str, port: int, head: bytes, max_connections: int,
@@ -255,10 +353,14 @@ class _Pool:
         self._waiters: Deque[asyncio.Future[None]] = collections.deque()
         self.closed = False
         self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.head_hint = 0  # the shortest answer head seen from this origin (bytes)
 
-    async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
-                      fresh: bool) -> Tuple[_Connection, bool]:
-        """A connection for one exchange and whether it was reused."""
+    def learn_head(self, size: int) -> None:
+        if size > 0 and (not self.head_hint or size < self.head_hint):
+            self.head_hint = size
+
+    def idle(self, loop: asyncio.AbstractEventLoop) -> Optional[_Connection]:
+        """A usable idle connection, without waiting (None when there is none)."""
         if loop is not self.loop:
             # The client outlived its event loop (asyncio.run twice): the old connections
             # belong to the old loop and cannot be used from this one.
@@ -268,21 +370,29 @@ class _Pool:
             self._idle.clear()
             self._all.clear()
             self._waiters.clear()
+        idle = self._idle
+        if not idle:
+            return None
+        now = loop.time()
+        while idle:
+            conn = idle.pop()  # the most recently used: the least likely to be closed
+            if conn.lost or not conn.reusable or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS:
+                conn.abort()
+                self.forget(conn)
+                continue
+            return conn
+        return None
+
+    async def acquire(self, loop: asyncio.AbstractEventLoop, deadline: float,
+                      fresh: bool) -> Tuple[_Connection, bool]:
+        """A connection for one exchange and whether it was reused."""
         while True:
             if not fresh:
-                idle = self._idle
-                now = loop.time()
-                while idle:
-                    conn = idle.pop()  # the most recently used: the least likely to be closed
-                    if (
-                        conn.lost
-                        or not conn.reusable
-                        or now - conn.idle_since > KEEPALIVE_EXPIRY_SECONDS
-                    ):
-                        conn.abort()
-                        self.forget(conn)
-                        continue
+                conn = self.idle(loop)
+                if conn is not None:
                     return conn, True
+            elif loop is not self.loop:
+                self.idle(loop)  # adopt the running loop
             if len(self._all) < self.max_connections:
                 return await self._connect(loop, deadline), False
             waiter: asyncio.Future[None] = loop.create_future()
@@ -514,7 +624,11 @@ class LeanTransport:
                     tail: bytes, deadline: float, fresh: bool) -> RawResponse:
         if self._closed:
             raise QueenConnectionError("the transport is closed")
-        conn, reused = await pool.acquire(loop, deadline, fresh)
+        conn = None if fresh else pool.idle(loop)
+        if conn is None:
+            conn, reused = await pool.acquire(loop, deadline, fresh)
+        else:
+            reused = True
         try:
             return await conn.exchange(loop, data, tail, deadline)
         except _Stale as stale:

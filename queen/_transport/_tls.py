@@ -1,9 +1,11 @@
 """TLS settings of a client: trust, client certificate, and the one explicit way out.
 
-Certificates are verified by default against certifi's bundle (what httpx uses), or against
-``ca_bundle`` (a PEM file or a directory of hashed certificates) when it is given. There is
-no "verify=False": skipping verification takes ``insecure_skip_verify=True``, which is logged
-at WARNING every time a client is built with it.
+Certificates are verified against, in this order of precedence: ``ca_bundle`` (a PEM file or
+a directory of hashed certificates) when it is given; the ``SSL_CERT_FILE`` or else the
+``SSL_CERT_DIR`` environment variable, as httpx (and so the reference client) honours them;
+certifi's bundle otherwise. There is no "verify=False": skipping verification takes
+``insecure_skip_verify=True``, which is logged at WARNING every time a client is built with
+it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .._errors import QueenValidationError
 
@@ -44,6 +46,20 @@ def _default_cafile() -> Optional[str]:
     return str(certifi.where())
 
 
+def _trust_source(ca_bundle: Optional[str]) -> Tuple[str, Optional[str], bool]:
+    """(what configured it, path, whether it is a directory) of the CAs to trust, by the
+    precedence above."""
+    if ca_bundle is not None:
+        return "tls_ca_bundle", ca_bundle, os.path.isdir(ca_bundle)
+    cert_file = os.environ.get("SSL_CERT_FILE")
+    if cert_file:
+        return "SSL_CERT_FILE", cert_file, False
+    cert_dir = os.environ.get("SSL_CERT_DIR")
+    if cert_dir:
+        return "SSL_CERT_DIR", cert_dir, True
+    return "certifi", _default_cafile(), False
+
+
 def _unusable(option: str, path: str, exc: BaseException) -> QueenValidationError:
     if isinstance(exc, FileNotFoundError):
         return QueenValidationError(f"{option}: no such file or directory: {path!r}")
@@ -63,16 +79,16 @@ def ssl_context(options: TlsOptions, alpn: Sequence[str]) -> ssl.SSLContext:
         raise QueenValidationError(
             f"tls_client_key ({options.client_key!r}) needs tls_client_cert"
         )
-    bundle = options.ca_bundle
+    source, path, is_dir = _trust_source(options.ca_bundle)
     try:
-        if bundle is not None and os.path.isdir(bundle):
-            context = ssl.create_default_context(capath=bundle)
+        if is_dir:
+            context = ssl.create_default_context(capath=path)
         else:
-            if bundle is not None and not os.path.exists(bundle):
-                raise FileNotFoundError(bundle)
-            context = ssl.create_default_context(cafile=bundle or _default_cafile())
+            if path is not None and not os.path.exists(path):
+                raise FileNotFoundError(path)
+            context = ssl.create_default_context(cafile=path)
     except (OSError, ssl.SSLError) as exc:
-        raise _unusable("tls_ca_bundle", str(bundle), exc) from exc
+        raise _unusable(source, str(path), exc) from exc
     if options.insecure_skip_verify:
         log.warning(
             "TLS certificate verification is DISABLED (tls_insecure_skip_verify=True): "

@@ -32,6 +32,43 @@ Outside Python (the Node.js client, curl), run it standalone::
 Public names: :class:`QueenTestServer` (asyncio), :class:`SyncQueenTestServer` (its own loop
 in a thread), :class:`Node` (one listener), :class:`Broker` (the engine) and :class:`Clock`
 (the engine's controllable clock).
+
+Known differences from a real 0.15 broker
+-----------------------------------------
+
+The project's conformance suite (``tests/conformance``) plays the same raw request sequences
+on this broker and on a real Queen 0.15 broker and compares every answer, ids and timestamps
+normalised. Everything it compares is equal, except these deliberate simplifications:
+
++----+----------------------------------------------------+----------------------------------------+
+| id | what differs                                       | why                                    |
++====+====================================================+========================================+
+| D1 | Queue and partition counters                       | How stale the real numbers are depends |
+|    | (``/resources/queues[/:q]``,                       | on the broker's timer, not on the      |
+|    | ``/resources/namespaces``, ``/resources/tasks``,   | requests a test sends; a test would    |
+|    | ``/status/queues[/:q]``) are always current here.  | have to sleep to see its own messages  |
+|    | The real broker reads them from statistics rows a  | counted.                               |
+|    | background job refreshes every ~10 s (or ``POST    |                                        |
+|    | /api/v1/stats/refresh``); until then it shows      |                                        |
+|    | older numbers, and a new partition's first refresh |                                        |
+|    | gives provisional ones. The values here are what   |                                        |
+|    | two consecutive refreshes leave.                   |                                        |
++----+----------------------------------------------------+----------------------------------------+
+| D2 | Dashboard bodies have the real keys (lists are     | They are samples of a broker process   |
+|    | lists, their rows are not compared) but zero or    | and of its PostgreSQL (CPU, pools,     |
+|    | state-derived figures: ``/api/v1/status`` (all but | event-loop lag, per-minute request     |
+|    | its ``queues`` list), ``/analytics/queue-ops``,    | counters) that an in-process engine    |
+|    | ``/queue-parked-replicas``, ``/retention``,        | does not have.                         |
+|    | ``/system-metrics``, ``/worker-metrics``,          |                                        |
+|    | ``/postgres-stats``, ``/resources/overview``, the  |                                        |
+|    | lag figures of ``/analytics/queue-lag``.           |                                        |
++----+----------------------------------------------------+----------------------------------------+
+| D3 | A wildcard pop with several eligible partitions    | The real order is unspecified and      |
+|    | claims them in rotating order here; the real       | shifts with the database's storage;    |
+|    | broker takes them in its index's scan order.       | rotating spreads competing consumers   |
+|    |                                                    | over partitions, as the real order     |
+|    |                                                    | does in practice.                      |
++----+----------------------------------------------------+----------------------------------------+
 """
 
 from __future__ import annotations

@@ -150,3 +150,15 @@ def test_queen_client_log_format(capsys: pytest.CaptureFixture) -> None:
         out,
     )
     assert re.fullmatch(r"\[[^]]+Z\] \[WARN\] \[HttpClient\.failover\] down\n", err)
+
+
+async def test_runs_on_the_event_loop_the_suite_asked_for() -> None:
+    # QUEEN_TEST_LOOP=uvloop (.ci/run) must really put the suites on uvloop.
+    import asyncio
+    import os
+
+    loop_module = type(asyncio.get_running_loop()).__module__
+    if os.environ.get("QUEEN_TEST_LOOP") == "uvloop":
+        assert loop_module.startswith("uvloop")
+    else:
+        assert loop_module.startswith("asyncio")

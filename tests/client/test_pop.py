@@ -53,6 +53,27 @@ async def test_full_query_and_partition_route(queen: Queen, broker: RecordingBro
     )
 
 
+async def test_a_reused_builder_sends_its_current_settings(
+    queen: Queen, broker: RecordingBroker
+) -> None:
+    # pop() builds its request once per settings; every setter afterwards is honoured.
+    await queen.queue("rb").push([{"data": i} for i in range(4)])
+    builder = queen.queue("rb").wait(False)
+    await builder.pop()
+    await builder.pop()
+    await builder.batch(2).pop()
+    await builder.group("g").subscription_from("now").pop()
+    await builder.partition("P").pop()
+    assert _query(broker) == [
+        "batch=1&wait=false&timeout=30000",
+        "batch=1&wait=false&timeout=30000",
+        "batch=2&wait=false&timeout=30000",
+        "batch=2&wait=false&timeout=30000&consumerGroup=g&subscriptionFrom=now",
+        "batch=2&wait=false&timeout=30000&consumerGroup=g&subscriptionFrom=now",
+    ]
+    assert broker.seen("GET", "/api/v1/pop")[-1].path == "/api/v1/pop/queue/rb/partition/P"
+
+
 async def test_query_values_are_percent_encoded(queen: Queen, broker: RecordingBroker) -> None:
     await queen.queue("enc").push({"data": 1})
     got = await queen.queue("enc").group("a+c&d=#%ü").wait(False).pop()

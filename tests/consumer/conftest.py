@@ -1,13 +1,29 @@
-"""Fixtures of the consumer/producer suite: an in-process broker on real sockets and clients."""
+"""Fixtures of the consumer/producer suite: a broker on real sockets and clients.
+
+``e2e`` runs a test on both brokers (``queen.testing`` and the real one, see
+``tests/_brokers.py``); ``server``/``client``/``make_client`` are the in-process broker alone,
+for tests that need its clock, its fault injection or its state.
+"""
 
 from __future__ import annotations
 
 from typing import Any, AsyncIterator, Callable, List
 
 import pytest
+from _brokers import BrokerHandle
+from qt_helpers import E2E
 
 from queen import Queen
 from queen.testing import QueenTestServer
+
+
+@pytest.fixture
+async def e2e(any_broker: BrokerHandle) -> AsyncIterator[E2E]:
+    handle = E2E(any_broker)
+    try:
+        yield handle
+    finally:
+        await handle.close()
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, List
+import uuid
+from typing import Any, Awaitable, Callable, List
+
+from _brokers import BrokerHandle
 
 from queen import Queen
 
@@ -16,6 +19,30 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Await ``check()`` every 50 ms until it is true; fail the test after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def stored(client: Queen, queue: str, partition: str = "Default") -> List[Any]:
+    """Payloads stored in a partition, oldest first, read through a consumer group of its
+    own (so queue-mode consumption is untouched) on either broker."""
+    inspector = "inspect-" + uuid.uuid4().hex[:8]
+    msgs = await (client.queue(queue).partition(partition).group(inspector).batch(10000)
+                  .wait(False).auto_ack(True).pop())
+    return [m["data"] for m in msgs]
+
+
+async def completed(client: Queen, queue: str) -> int:
+    """Messages of ``queue`` the broker lists as completed (acknowledged past)."""
+    return len((await client.admin.list_messages(queue=queue, status="completed"))["messages"])
 
 
 async def create_queue(client: Queen, name: str, **options: Any) -> None:
@@ -35,3 +62,35 @@ def pending_tasks() -> List[asyncio.Task]:
         if t is not current and not t.done() and not _is_broker_task(t)
     ]
 
+
+class E2E:
+    """A test's broker (either kind) with client factory and unique names.
+
+    Attributes:
+        broker: the :class:`BrokerHandle` (``broker.real`` tells which kind).
+        client: a client of the broker, closed after the test.
+    """
+
+    def __init__(self, broker: BrokerHandle) -> None:
+        self.broker = broker
+        self._clients: List[Queen] = []
+        self.client = self.make_client()
+
+    @property
+    def real(self) -> bool:
+        return self.broker.real
+
+    def name(self, prefix: str = "q") -> str:
+        """A queue (or group) name unique to this call."""
+        return self.broker.name(prefix)
+
+    def make_client(self, urls: Any = None, **options: Any) -> Queen:
+        options.setdefault("handle_signals", False)
+        options.setdefault("retry_delay_millis", 20)
+        client = Queen(urls if urls is not None else self.broker.url, **options)
+        self._clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.close(timeout_millis=2000)

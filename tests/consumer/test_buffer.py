@@ -7,7 +7,7 @@ import logging
 from typing import Any, Dict, List
 
 import pytest
-from qt_helpers import pending_tasks, wait_for
+from qt_helpers import E2E, eventually, pending_tasks, stored, wait_for
 
 from queen import BUFFER_DEFAULTS, Queen, QueenHttpError
 from queen.testing import QueenTestServer
@@ -18,55 +18,61 @@ STATS_KEYS = {
 }
 
 
-def stored(server: QueenTestServer, queue: str, partition: str = "Default") -> List[Any]:
+def in_engine(server: QueenTestServer, queue: str, partition: str = "Default") -> List[Any]:
     q = server.broker.state.queues.get(queue)
     if q is None or partition not in q.partitions:
         return []
     return [m.data for m in q.partitions[partition].msgs]
 
 
-async def test_flush_on_count(server: QueenTestServer, client: Queen) -> None:
-    qb = client.queue("bc").buffer({"message_count": 5, "time_millis": 60000})
+async def count_is(client: Queen, queue: str, n: int) -> bool:
+    return len(await stored(client, queue)) == n
+
+
+async def test_flush_on_count(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("bc")
+    qb = client.queue(q).buffer({"message_count": 5, "time_millis": 60000})
     for i in range(4):
         assert await qb.push({"data": {"i": i}}) == {"buffered": True, "count": 1}
     await asyncio.sleep(0.05)
-    assert stored(server, "bc") == []
+    assert await stored(client, q) == []
     await qb.push({"data": {"i": 4}})
-    await wait_for(lambda: len(stored(server, "bc")) == 5)
-    assert [d["i"] for d in stored(server, "bc")] == [0, 1, 2, 3, 4]
+    await eventually(lambda: count_is(client, q, 5))
+    assert [d["i"] for d in await stored(client, q)] == [0, 1, 2, 3, 4]
     assert client.get_buffer_stats()["flushesPerformed"] == 1
 
 
-async def test_flush_on_time(server: QueenTestServer, client: Queen) -> None:
-    await client.queue("bt").buffer({"message_count": 100, "time_millis": 100}).push(
+async def test_flush_on_time(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("bt")
+    await client.queue(q).buffer({"message_count": 100, "time_millis": 100}).push(
         [{"data": {"i": i}} for i in range(3)]
     )
-    assert stored(server, "bt") == []
-    await wait_for(lambda: len(stored(server, "bt")) == 3, timeout=3)
+    assert await stored(client, q) == []
+    await eventually(lambda: count_is(client, q, 3), timeout=3)
 
 
-async def test_a_flush_sends_what_is_buffered_up_to_the_request_cap(
-    server: QueenTestServer, client: Queen
-) -> None:
+async def test_a_flush_sends_what_is_buffered_up_to_the_request_cap(e2e: E2E) -> None:
     from queen._buffer import REQUEST_MESSAGES
 
+    client, q = e2e.client, e2e.name("bchunk")
     total = 2 * REQUEST_MESSAGES + 7
-    await client.queue("bchunk").buffer(
+    await client.queue(q).buffer(
         {"message_count": 4, "time_millis": 60000, "max_size": total}
     ).push([{"data": {"i": i}} for i in range(total)])
-    await client.queue("bchunk").flush_buffer()
-    assert [d["i"] for d in stored(server, "bchunk")] == list(range(total))
+    await client.queue(q).flush_buffer()
+    assert [d["i"] for d in await stored(client, q)] == list(range(total))
     assert client.get_buffer_stats()["flushesPerformed"] == 3  # 1000, 1000, 7
 
 
-async def test_stats_and_manual_flushes(server: QueenTestServer, client: Queen) -> None:
+async def test_stats_and_manual_flushes(e2e: E2E) -> None:
+    client, bs, bs2 = e2e.client, e2e.name("bs"), e2e.name("bs2")
     stats = client.get_buffer_stats()
     assert set(stats) == STATS_KEYS
     assert stats == {k: 0 for k in STATS_KEYS}
     opts = {"message_count": 100, "time_millis": 60000}
-    await client.queue("bs").partition("p1").buffer(opts).push([{"data": 1}, {"data": 2}])
-    await client.queue("bs").partition("p2").buffer(opts).push({"data": 3})
-    await client.queue("bs2").buffer(opts).push({"data": 4})
+    await client.queue(bs).partition("p1").buffer(opts).push([{"data": 1}, {"data": 2}])
+    await client.queue(bs).partition("p2").buffer(opts).push({"data": 3})
+    await client.queue(bs2).buffer(opts).push({"data": 4})
     await asyncio.sleep(0.02)
     stats = client.get_buffer_stats()
     assert stats["activeBuffers"] == 3
@@ -74,13 +80,13 @@ async def test_stats_and_manual_flushes(server: QueenTestServer, client: Queen) 
     assert stats["totalBufferedBytes"] > 0
     assert stats["oldestBufferAge"] >= 10
     assert stats["flushesPerformed"] == 0
-    await client.queue("bs").partition("p1").flush_buffer()
-    assert stored(server, "bs", "p1") == [1, 2]
-    assert stored(server, "bs", "p2") == []
+    await client.queue(bs).partition("p1").flush_buffer()
+    assert await stored(client, bs, "p1") == [1, 2]
+    assert await stored(client, bs, "p2") == []
     stats = client.get_buffer_stats()
     assert (stats["activeBuffers"], stats["totalBufferedMessages"]) == (2, 2)
     await client.flush_all_buffers()
-    assert stored(server, "bs", "p2") == [3] and stored(server, "bs2") == [4]
+    assert await stored(client, bs, "p2") == [3] and await stored(client, bs2) == [4]
     stats = client.get_buffer_stats()
     assert stats["activeBuffers"] == 0
     assert stats["totalBufferedMessages"] == 0 and stats["totalBufferedBytes"] == 0
@@ -89,26 +95,32 @@ async def test_stats_and_manual_flushes(server: QueenTestServer, client: Queen) 
     assert stats["failedFlushes"] == 0 and stats["droppedMessages"] == 0
 
 
-async def test_flush_buffer_without_buffer_or_name(client: Queen) -> None:
-    await client.queue("none").flush_buffer()  # nothing buffered: no error
+async def test_flush_buffer_without_buffer_or_name(e2e: E2E) -> None:
+    client = e2e.client
+    q_none = e2e.name("none")
+    await client.queue(q_none).flush_buffer()  # nothing buffered: no error
     with pytest.raises(ValueError, match="Queue name is required for buffer flush"):
         await client.queue().flush_buffer()
 
 
-async def test_latest_options_win(server: QueenTestServer, client: Queen) -> None:
-    await client.queue("bl").buffer({"message_count": 100, "time_millis": 60000}).push({"data": 1})
-    await client.queue("bl").buffer({"message_count": 100, "time_millis": 50}).push({"data": 2})
-    await wait_for(lambda: stored(server, "bl") == [1, 2], timeout=3)
-    await client.queue("bl").buffer({"message_count": 2, "time_millis": 60000}).push(
+async def test_latest_options_win(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("bl")
+    await client.queue(q).buffer({"message_count": 100, "time_millis": 60000}).push({"data": 1})
+    await client.queue(q).buffer({"message_count": 100, "time_millis": 50}).push({"data": 2})
+    await eventually(lambda: count_is(client, q, 2), timeout=3)
+    await client.queue(q).buffer({"message_count": 2, "time_millis": 60000}).push(
         [{"data": 3}, {"data": 4}]
     )
-    await wait_for(lambda: stored(server, "bl") == [1, 2, 3, 4], timeout=3)
+    await eventually(lambda: count_is(client, q, 4), timeout=3)
+    assert await stored(client, q) == [1, 2, 3, 4]
 
 
-async def test_push_callbacks_in_buffered_mode(client: Queen) -> None:
+async def test_push_callbacks_in_buffered_mode(e2e: E2E) -> None:
+    client = e2e.client
+    q_bcb = e2e.name("bcb")
     got: List[Any] = []
     result = await (
-        client.queue("bcb").buffer({"message_count": 10, "time_millis": 60000})
+        client.queue(q_bcb).buffer({"message_count": 10, "time_millis": 60000})
         .push([{"data": {"i": 1}}, {"data": {"i": 2}}]).on_success(got.append)
     )
     assert result == {"buffered": True, "count": 2}
@@ -133,7 +145,7 @@ async def test_full_buffer_makes_push_wait(server: QueenTestServer, client: Quee
     node.faults.clear()
     await asyncio.wait_for(blocked, 3)
     await client.flush_all_buffers()
-    assert stored(server, "bp") == [0, 1, 2, 3, 4]
+    assert in_engine(server, "bp") == [0, 1, 2, 3, 4]
     assert client.get_buffer_stats()["droppedMessages"] == 0
 
 
@@ -154,7 +166,7 @@ async def test_waiting_producers_are_admitted_in_fifo_order(
     node.faults.clear()
     await asyncio.wait_for(asyncio.gather(*producers), 5)
     await client.flush_all_buffers()
-    assert stored(server, "fifo") == [0, 1, 2, 3, 4, 5]
+    assert in_engine(server, "fifo") == [0, 1, 2, 3, 4, 5]
 
 
 async def test_byte_bound(server: QueenTestServer, client: Queen) -> None:
@@ -171,7 +183,7 @@ async def test_byte_bound(server: QueenTestServer, client: Queen) -> None:
     node.faults.clear()
     await asyncio.wait_for(blocked, 3)
     await client.flush_all_buffers()
-    assert len(stored(server, "bytes")) == 3
+    assert len(in_engine(server, "bytes")) == 3
 
 
 async def test_oversized_item_enters_an_empty_buffer(
@@ -180,7 +192,7 @@ async def test_oversized_item_enters_an_empty_buffer(
     qb = client.queue("huge").buffer({"message_count": 10, "time_millis": 10, "max_bytes": 100})
     await asyncio.wait_for(qb.push({"data": "y" * 500}), 2)
     await client.flush_all_buffers()
-    assert stored(server, "huge") == ["y" * 500]
+    assert in_engine(server, "huge") == ["y" * 500]
 
 
 def test_buffer_defaults_table() -> None:
@@ -198,7 +210,7 @@ async def test_5xx_flush_is_retried_without_loss(server: QueenTestServer, client
     await client.queue("r5").buffer(
         {"message_count": 3, "time_millis": 10, "retry_delay_millis": 10}
     ).push([{"data": i} for i in range(3)])
-    await wait_for(lambda: stored(server, "r5") == [0, 1, 2], timeout=5)
+    await wait_for(lambda: in_engine(server, "r5") == [0, 1, 2], timeout=5)
     stats = client.get_buffer_stats()
     assert stats["failedFlushes"] >= 1 and stats["droppedMessages"] == 0
 
@@ -212,7 +224,7 @@ async def test_stopped_broker_flush_resumes(server: QueenTestServer, client: Que
     await asyncio.sleep(0.3)
     assert client.get_buffer_stats()["totalBufferedMessages"] == 4
     await node.start()
-    await wait_for(lambda: stored(server, "rs") == [0, 1, 2, 3], timeout=10)
+    await wait_for(lambda: in_engine(server, "rs") == [0, 1, 2, 3], timeout=10)
     assert client.get_buffer_stats()["droppedMessages"] == 0
 
 
@@ -224,7 +236,7 @@ async def test_dropped_response_resend_is_a_duplicate(
         {"message_count": 5, "time_millis": 10, "retry_delay_millis": 10}
     ).push([{"data": i} for i in range(5)])
     await wait_for(lambda: client.get_buffer_stats()["totalBufferedMessages"] == 0, timeout=10)
-    assert stored(server, "rd") == [0, 1, 2, 3, 4]  # stored once, the resend was a duplicate
+    assert in_engine(server, "rd") == [0, 1, 2, 3, 4]  # stored once, the resend was a duplicate
     got: List[Any] = []
     await client.queue("rd").batch(10).wait(False).idle_millis(200).consume(got.extend)
     assert [m["data"] for m in got] == [0, 1, 2, 3, 4]
@@ -241,7 +253,7 @@ async def test_db_failover_buffered_entries_count_as_delivered(
     stats = client.get_buffer_stats()
     assert stats["totalBufferedMessages"] == 0 and stats["failedFlushes"] == 0
     await client.queue("other").push({"data": 0})  # the broker replays its disk buffer
-    assert stored(server, "rf") == [1, 2]
+    assert in_engine(server, "rf") == [1, 2]
 
 
 async def test_non_retriable_flush_error_drops_and_reports(
@@ -263,7 +275,7 @@ async def test_non_retriable_flush_error_drops_and_reports(
     stats = client.get_buffer_stats()
     assert stats["droppedMessages"] == 2 and stats["totalBufferedMessages"] == 0
     assert any("rn/Default" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
-    assert stored(server, "rn") == []
+    assert in_engine(server, "rn") == []
 
 
 async def test_async_on_flush_error_is_awaited(server: QueenTestServer, client: Queen) -> None:
@@ -291,7 +303,7 @@ async def test_manual_flush_raises_and_keeps_retriable_items(
     assert client.get_buffer_stats()["totalBufferedMessages"] == 2
     server.nodes[0].faults.clear()
     await qb.flush_buffer()
-    assert stored(server, "rm") == [1, 2]
+    assert in_engine(server, "rm") == [1, 2]
 
 
 async def test_manual_flush_drops_non_retriable(server: QueenTestServer, client: Queen) -> None:
@@ -307,13 +319,13 @@ async def test_manual_flush_drops_non_retriable(server: QueenTestServer, client:
 # -- close ----------------------------------------------------------------------------------------
 
 
-async def test_close_flushes_buffers(server: QueenTestServer, make_client: Any) -> None:
-    client = make_client()
-    await client.queue("cl").buffer({"message_count": 100, "time_millis": 60000}).push(
+async def test_close_flushes_buffers(e2e: E2E) -> None:
+    client, q = e2e.make_client(), e2e.name("cl")
+    await client.queue(q).buffer({"message_count": 100, "time_millis": 60000}).push(
         [{"data": i} for i in range(7)]
     )
     await client.close()
-    assert stored(server, "cl") == list(range(7))
+    assert await stored(e2e.client, q) == list(range(7))
     assert not pending_tasks()
 
 
@@ -348,7 +360,7 @@ async def test_items_kept_by_a_failed_manual_flush_go_out_on_time(
     with pytest.raises(QueenHttpError):
         await qb.flush_buffer()
     server.nodes[0].faults.clear()
-    await wait_for(lambda: stored(server, "rm3") == [1, 2], timeout=3)
+    await wait_for(lambda: in_engine(server, "rm3") == [1, 2], timeout=3)
 
 
 async def test_close_delivers_items_kept_by_a_failed_manual_flush(
@@ -361,7 +373,7 @@ async def test_close_delivers_items_kept_by_a_failed_manual_flush(
     with pytest.raises(QueenHttpError):
         await qb.flush_buffer()
     await client.close(timeout_millis=3000)
-    assert stored(server, "rm4") == [1, 2]
+    assert in_engine(server, "rm4") == [1, 2]
     assert client.get_buffer_stats()["droppedMessages"] == 0
 
 
@@ -376,4 +388,4 @@ async def test_concurrent_manual_and_timed_flushes_lose_nothing(
             await asyncio.gather(qb.flush_buffer(), client.flush_all_buffers())
     await client.flush_all_buffers()
     assert client.get_buffer_stats()["totalBufferedMessages"] == 0
-    assert stored(server, "race") == list(range(30))
+    assert in_engine(server, "race") == list(range(30))

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
-from qt_helpers import pending_tasks, wait_for
+from qt_helpers import E2E, completed, pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
@@ -24,64 +24,78 @@ def ids(arg: Any) -> List[int]:
 # -- the handler argument rule (§4.6) --------------------------------------------------------
 
 
-async def test_batch_one_gets_single_dicts(client: Queen) -> None:
-    await push_n(client, "rule1", 3)
+async def test_batch_one_gets_single_dicts(e2e: E2E) -> None:
+    client = e2e.client
+    q_rule1 = e2e.name("rule1")
+    await push_n(client, q_rule1, 3)
     seen: List[Any] = []
-    await client.queue("rule1").wait(False).limit(3).consume(seen.append)
+    await client.queue(q_rule1).wait(False).limit(3).consume(seen.append)
     assert [type(a) for a in seen] == [type(seen[0])] * 3
     assert all(isinstance(a, dict) and not isinstance(a, list) for a in seen)
     assert [a["data"]["i"] for a in seen] == [0, 1, 2]
 
 
-async def test_batch_above_one_gets_lists_even_of_one(client: Queen) -> None:
-    await push_n(client, "rule2", 1)
+async def test_batch_above_one_gets_lists_even_of_one(e2e: E2E) -> None:
+    client = e2e.client
+    q_rule2 = e2e.name("rule2")
+    await push_n(client, q_rule2, 1)
     seen: List[Any] = []
-    await client.queue("rule2").batch(5).wait(False).limit(1).consume(seen.append)
+    await client.queue(q_rule2).batch(5).wait(False).limit(1).consume(seen.append)
     assert len(seen) == 1
     assert isinstance(seen[0], list) and len(seen[0]) == 1
 
 
-async def test_batch_list_holds_the_whole_pop(client: Queen) -> None:
-    await push_n(client, "rule3", 7)
+async def test_batch_list_holds_the_whole_pop(e2e: E2E) -> None:
+    client = e2e.client
+    q_rule3 = e2e.name("rule3")
+    await push_n(client, q_rule3, 7)
     seen: List[Any] = []
-    await client.queue("rule3").batch(5).wait(False).limit(6).consume(seen.append)
+    await client.queue(q_rule3).batch(5).wait(False).limit(6).consume(seen.append)
     assert [ids(a) for a in seen] == [[0, 1, 2, 3, 4], [5, 6]]
 
 
-async def test_each_mode_hands_single_dicts(client: Queen) -> None:
-    await push_n(client, "rule4", 4)
+async def test_each_mode_hands_single_dicts(e2e: E2E) -> None:
+    client = e2e.client
+    q_rule4 = e2e.name("rule4")
+    await push_n(client, q_rule4, 4)
     seen: List[Any] = []
-    await client.queue("rule4").batch(4).each().wait(False).limit(4).consume(seen.append)
+    await client.queue(q_rule4).batch(4).each().wait(False).limit(4).consume(seen.append)
     assert all(isinstance(a, dict) for a in seen)
     assert [a["data"]["i"] for a in seen] == [0, 1, 2, 3]
 
 
-async def test_batch_one_with_partitions_gets_single_dicts(client: Queen) -> None:
+async def test_batch_one_with_partitions_gets_single_dicts(e2e: E2E) -> None:
+    client = e2e.client
+    q_rule5 = e2e.name("rule5")
     for p in ("a", "b", "c"):
-        await push_n(client, "rule5", 1, p)
+        await push_n(client, q_rule5, 1, p)
     seen: List[Any] = []
-    await client.queue("rule5").partitions(3).wait(False).limit(3).consume(seen.append)
+    await client.queue(q_rule5).partitions(3).wait(False).limit(3).consume(seen.append)
     assert len(seen) == 3 and all(isinstance(a, dict) for a in seen)
     assert sorted(a["partition"] for a in seen) == ["a", "b", "c"]
 
 
-async def test_multi_partition_pop_hands_one_list(client: Queen) -> None:
+async def test_multi_partition_pop_hands_one_list(e2e: E2E) -> None:
+    client = e2e.client
+    q_multi = e2e.name("multi")
     for p in ("a", "b", "c"):
-        await push_n(client, "multi", 2, p)
+        await push_n(client, q_multi, 2, p)
     seen: List[Any] = []
-    await client.queue("multi").batch(10).partitions(3).wait(False).limit(1).consume(seen.append)
+    await client.queue(q_multi).batch(10).partitions(3).wait(False).limit(1).consume(seen.append)
     assert len(seen) == 1
     assert sorted({m["partition"] for m in seen[0]}) == ["a", "b", "c"]
     assert len(seen[0]) == 6
     assert len({m["leaseId"] for m in seen[0]}) == 1  # one lease for a multi-partition pop
 
 
-async def test_messages_serialise_and_carry_trace(client: Queen) -> None:
+async def test_messages_serialise_and_carry_trace(e2e: E2E) -> None:
+    client = e2e.client
+    q_ser = e2e.name("ser")
     import json
 
-    await push_n(client, "ser", 1)
+    await push_n(client, q_ser, 1)
     seen: List[Any] = []
-    await client.queue("ser").wait(False).limit(1).consume(seen.append)
+    await client.queue(q_ser).wait(False).limit(1).consume(seen.append)
     m = seen[0]
     assert "trace" in m and callable(m["trace"])
     assert "trace" not in json.loads(json.dumps(m))
@@ -90,9 +104,11 @@ async def test_messages_serialise_and_carry_trace(client: Queen) -> None:
 # -- workers and limit ------------------------------------------------------------------------
 
 
-async def test_concurrency_runs_parallel_workers(client: Queen) -> None:
+async def test_concurrency_runs_parallel_workers(e2e: E2E) -> None:
+    client = e2e.client
+    q_conc = e2e.name("conc")
     for p in ("a", "b", "c"):
-        await push_n(client, "conc", 1, p)
+        await push_n(client, q_conc, 1, p)
     inside = 0
     peak = 0
     all_in = asyncio.Event()
@@ -106,75 +122,90 @@ async def test_concurrency_runs_parallel_workers(client: Queen) -> None:
         await asyncio.wait_for(all_in.wait(), 5)
         inside -= 1
 
-    await client.queue("conc").concurrency(3).wait(False).limit(1).consume(handler)
+    await client.queue(q_conc).concurrency(3).wait(False).limit(1).consume(handler)
     assert peak == 3
 
 
-async def test_limit_is_per_worker(client: Queen) -> None:
+async def test_limit_is_per_worker(e2e: E2E) -> None:
+    client = e2e.client
+    q_lim = e2e.name("lim")
     for p in ("a", "b"):
-        await push_n(client, "lim", 10, p)
+        await push_n(client, q_lim, 10, p)
     seen: List[Any] = []
 
     async def handler(m: Dict[str, Any]) -> None:
         seen.append(m)
         await asyncio.sleep(0)
 
-    await client.queue("lim").concurrency(2).limit(3).wait(False).consume(handler)
+    await client.queue(q_lim).concurrency(2).limit(3).wait(False).consume(handler)
     assert len(seen) == 6
 
 
-async def test_failed_calls_count_towards_limit(client: Queen) -> None:
-    await push_n(client, "limfail", 1)
+async def test_failed_calls_count_towards_limit(e2e: E2E) -> None:
+    client = e2e.client
+    q_limfail = e2e.name("limfail")
+    await push_n(client, q_limfail, 1)
     calls: List[int] = []
 
     def handler(m: Dict[str, Any]) -> None:
         calls.append(m["data"]["i"])
         raise RuntimeError("nope")
 
-    await client.queue("limfail").config({"retry_limit": 10}).create()
-    await client.queue("limfail").wait(False).limit(3).consume(handler)
+    await client.queue(q_limfail).config({"retry_limit": 10}).create()
+    await client.queue(q_limfail).wait(False).limit(3).consume(handler)
     assert calls == [0, 0, 0]  # the nacked message came back and each call counted
 
 
-async def test_batch_is_not_cut_to_the_limit(client: Queen) -> None:
-    await push_n(client, "limbatch", 10)
+async def test_batch_is_not_cut_to_the_limit(e2e: E2E) -> None:
+    client = e2e.client
+    q_limbatch = e2e.name("limbatch")
+    await push_n(client, q_limbatch, 10)
     seen: List[Any] = []
-    await client.queue("limbatch").batch(10).limit(1).wait(False).consume(seen.append)
+    await client.queue(q_limbatch).batch(10).limit(1).wait(False).consume(seen.append)
     assert len(seen) == 1 and len(seen[0]) == 10
 
 
 # -- idle and long poll -------------------------------------------------------------------------
 
 
-async def test_idle_stops_a_long_polling_worker_promptly(client: Queen) -> None:
-    await client.queue("idle").create()
-    run = client.queue("idle").idle_millis(300).timeout_millis(30000).consume(lambda m: None)
+async def test_idle_stops_a_long_polling_worker_promptly(e2e: E2E) -> None:
+    client = e2e.client
+    q_idle = e2e.name("idle")
+    await client.queue(q_idle).create()
+    run = client.queue(q_idle).idle_millis(300).timeout_millis(30000).consume(lambda m: None)
     # A 30 s long poll capped by the idle time (D14): done well before the poll timeout.
     await asyncio.wait_for(run, 5)
     assert not pending_tasks()
 
 
-async def test_idle_clock_restarts_after_messages(client: Queen) -> None:
-    await client.queue("idle2").create()
+async def test_idle_clock_restarts_after_messages(e2e: E2E) -> None:
+    client = e2e.client
+    q_idle2 = e2e.name("idle2")
+    await client.queue(q_idle2).create()
     seen: List[Any] = []
 
     async def producer() -> None:
         for i in range(3):
             await asyncio.sleep(0.15)
-            await client.queue("idle2").push({"data": {"i": i}})
+            await client.queue(q_idle2).push({"data": {"i": i}})
 
     prod = asyncio.ensure_future(producer())
-    await asyncio.wait_for(client.queue("idle2").idle_millis(400).consume(seen.append), 10)
+    await asyncio.wait_for(client.queue(q_idle2).idle_millis(400).consume(seen.append), 10)
     await prod
     assert [m["data"]["i"] for m in seen] == [0, 1, 2]
 
 
-async def test_long_poll_parks_and_wakes_on_push(server: QueenTestServer, client: Queen) -> None:
-    await client.queue("lp").create()
+async def test_long_poll_parks_and_wakes_on_push(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("lp")
+    await client.queue(q).create()
     seen: List[Any] = []
-    run = asyncio.ensure_future(client.queue("lp").limit(1).consume(seen.append))
-    await wait_for(lambda: server.broker.parked() == 1)
-    await client.queue("lp").push({"data": {"i": 42}})
+    run = asyncio.ensure_future(client.queue(q).limit(1).consume(seen.append))
+    server = e2e.broker.server
+    if server is not None:
+        await wait_for(lambda: server.broker.parked() == 1)
+    else:
+        await asyncio.sleep(0.3)  # the real broker parks it; nothing to observe from here
+    await client.queue(q).push({"data": {"i": 42}})
     await asyncio.wait_for(run, 5)
     assert [m["data"]["i"] for m in seen] == [42]
 
@@ -193,28 +224,33 @@ async def test_wait_false_polls_and_sleeps(server: QueenTestServer, client: Quee
 # -- auto-ack and auto-nack ---------------------------------------------------------------------
 
 
-async def test_auto_ack_completes_messages(server: QueenTestServer, client: Queen) -> None:
-    await push_n(client, "ack1", 5)
-    await client.queue("ack1").batch(2).wait(False).limit(5).consume(lambda m: None)
-    assert server.broker.state.acked == 5
-    assert await client.queue("ack1").wait(False).pop() == []
+async def test_auto_ack_completes_messages(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("ack1")
+    await push_n(client, q, 5)
+    await client.queue(q).batch(2).wait(False).limit(5).consume(lambda m: None)
+    assert await completed(client, q) == 5
+    assert await client.queue(q).wait(False).pop() == []
 
 
-async def test_auto_nack_sends_error_text(client: Queen) -> None:
-    await client.queue("nack").config({"retry_limit": 0}).create()
-    await push_n(client, "nack", 1)
+async def test_auto_nack_sends_error_text(e2e: E2E) -> None:
+    client = e2e.client
+    q_nack = e2e.name("nack")
+    await client.queue(q_nack).config({"retry_limit": 0}).create()
+    await push_n(client, q_nack, 1)
 
     def handler(m: Dict[str, Any]) -> None:
         raise ValueError("bad payload 7")
 
-    await client.queue("nack").wait(False).limit(1).consume(handler)
-    dlq = await client.queue("nack").dlq().get()
+    await client.queue(q_nack).wait(False).limit(1).consume(handler)
+    dlq = await client.queue(q_nack).dlq().get()
     assert [e["errorMessage"] for e in dlq["messages"]] == ["bad payload 7"]
 
 
-async def test_auto_nack_of_an_empty_exception_sends_its_type_name(client: Queen) -> None:
-    await client.queue("nack2").config({"retry_limit": 0}).create()
-    await push_n(client, "nack2", 1)
+async def test_auto_nack_of_an_empty_exception_sends_its_type_name(e2e: E2E) -> None:
+    client = e2e.client
+    q_nack2 = e2e.name("nack2")
+    await client.queue(q_nack2).config({"retry_limit": 0}).create()
+    await push_n(client, q_nack2, 1)
 
     class Boom(Exception):
         pass
@@ -222,14 +258,16 @@ async def test_auto_nack_of_an_empty_exception_sends_its_type_name(client: Queen
     def handler(m: Dict[str, Any]) -> None:
         raise Boom()
 
-    await client.queue("nack2").wait(False).limit(1).consume(handler)
-    dlq = await client.queue("nack2").dlq().get()
+    await client.queue(q_nack2).wait(False).limit(1).consume(handler)
+    dlq = await client.queue(q_nack2).dlq().get()
     assert [e["errorMessage"] for e in dlq["messages"]] == ["Boom"]
 
 
-async def test_batch_nack_redelivers_the_batch(client: Queen) -> None:
-    await client.queue("nack3").config({"retry_limit": 5}).create()
-    await push_n(client, "nack3", 3)
+async def test_batch_nack_redelivers_the_batch(e2e: E2E) -> None:
+    client = e2e.client
+    q_nack3 = e2e.name("nack3")
+    await client.queue(q_nack3).config({"retry_limit": 5}).create()
+    await push_n(client, q_nack3, 3)
     calls: List[List[int]] = []
 
     def handler(ms: List[Dict[str, Any]]) -> None:
@@ -237,35 +275,38 @@ async def test_batch_nack_redelivers_the_batch(client: Queen) -> None:
         if len(calls) == 1:
             raise RuntimeError("first time fails")
 
-    await client.queue("nack3").batch(3).wait(False).limit(6).consume(handler)
+    await client.queue(q_nack3).batch(3).wait(False).limit(6).consume(handler)
     assert calls == [[0, 1, 2], [0, 1, 2]]
 
 
 # -- callbacks ----------------------------------------------------------------------------------
 
 
-async def test_on_success_disables_auto_ack(server: QueenTestServer, client: Queen) -> None:
-    await push_n(client, "cb1", 2)
+async def test_on_success_disables_auto_ack(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("cb1")
+    await client.queue(q).config({"lease_time": 1}).create()
+    await push_n(client, q, 2)
     results: List[Any] = []
 
     def on_success(m: Any, result: Any) -> None:
         results.append((m["data"]["i"], result))
 
     await (
-        client.queue("cb1").wait(False).limit(1).consume(lambda m: m["data"]["i"] * 10)
+        client.queue(q).wait(False).limit(1).consume(lambda m: m["data"]["i"] * 10)
         .on_success(on_success)
     )
     assert results == [(0, 0)]
-    assert server.broker.state.acked == 0
+    assert await completed(client, q) == 0
     # The message was not acknowledged: still leased; back after lease expiry.
-    assert await client.queue("cb1").wait(False).pop() == []
-    server.clock.advance(301)
-    again = await client.queue("cb1").batch(5).wait(False).pop()
+    assert await client.queue(q).wait(False).pop() == []
+    await asyncio.sleep(1.2)
+    again = await client.queue(q).batch(5).wait(False).pop()
     assert [m["data"]["i"] for m in again] == [0, 1]
 
 
-async def test_async_on_success_acks_itself(server: QueenTestServer, client: Queen) -> None:
-    await push_n(client, "cb2", 3)
+async def test_async_on_success_acks_itself(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("cb2")
+    await push_n(client, q, 3)
 
     async def on_success(m: Any, result: Any) -> None:
         await client.ack(m, True)
@@ -274,15 +315,18 @@ async def test_async_on_success_acks_itself(server: QueenTestServer, client: Que
         await asyncio.sleep(0)
         return "ok"
 
-    await client.queue("cb2").wait(False).limit(3).consume(handler).on_success(on_success)
-    assert server.broker.state.acked == 3
+    await client.queue(q).wait(False).limit(3).consume(handler).on_success(on_success)
+    assert await completed(client, q) == 3
 
 
-async def test_on_error_receives_the_exception_and_continues(
-    server: QueenTestServer, client: Queen
-) -> None:
-    await push_n(client, "cb3", 1, "a")
-    await push_n(client, "cb3", 1, "b")
+async def test_on_error_receives_the_exception_and_continues(e2e: E2E) -> None:
+    client = e2e.client
+    q_cb3 = e2e.name("cb3")
+    # No retries: the nacked message is dead-lettered, so the second call is partition b's
+    # whatever order the broker claims partitions in.
+    await client.queue(q_cb3).config({"retry_limit": 0}).create()
+    await push_n(client, q_cb3, 1, "a")
+    await push_n(client, q_cb3, 1, "b")
     errors: List[Any] = []
 
     async def on_error(m: Any, exc: BaseException) -> None:
@@ -292,62 +336,70 @@ async def test_on_error_receives_the_exception_and_continues(
     def handler(m: Any) -> None:
         raise KeyError("k")
 
-    await client.queue("cb3").wait(False).limit(2).consume(handler).on_error(on_error)
+    await client.queue(q_cb3).wait(False).limit(2).consume(handler).on_error(on_error)
     assert sorted(errors) == [("a", "'k'"), ("b", "'k'")]
 
 
-async def test_on_error_without_ack_leaves_the_message_leased(
-    server: QueenTestServer, client: Queen
-) -> None:
-    await push_n(client, "cb4", 1)
+async def test_on_error_without_ack_leaves_the_message_leased(e2e: E2E) -> None:
+    client = e2e.client
+    q_cb4 = e2e.name("cb4")
+    await push_n(client, q_cb4, 1)
     errors: List[Any] = []
     await (
-        client.queue("cb4").wait(False).limit(1).consume(lambda m: 1 / 0)
+        client.queue(q_cb4).wait(False).limit(1).consume(lambda m: 1 / 0)
         .on_error(lambda m, e: errors.append(type(e)))
     )
     assert errors == [ZeroDivisionError]
-    assert await client.queue("cb4").wait(False).pop() == []  # no auto-nack was sent
+    assert await client.queue(q_cb4).wait(False).pop() == []  # no auto-nack was sent
 
 
-async def test_on_success_only_makes_handler_errors_fatal(client: Queen) -> None:
-    await push_n(client, "cb5", 1)
+async def test_on_success_only_makes_handler_errors_fatal(e2e: E2E) -> None:
+    client = e2e.client
+    q_cb5 = e2e.name("cb5")
+    await push_n(client, q_cb5, 1)
     with pytest.raises(LookupError, match="fatal one"):
         await (
-            client.queue("cb5").wait(False).limit(5)
+            client.queue(q_cb5).wait(False).limit(5)
             .consume(lambda m: (_ for _ in ()).throw(LookupError("fatal one")))
             .on_success(lambda m, r: None)
         )
     assert not pending_tasks()
 
 
-async def test_exception_in_on_success_goes_to_on_error(client: Queen) -> None:
-    await push_n(client, "cb6", 1)
+async def test_exception_in_on_success_goes_to_on_error(e2e: E2E) -> None:
+    client = e2e.client
+    q_cb6 = e2e.name("cb6")
+    await push_n(client, q_cb6, 1)
     errors: List[str] = []
 
     def on_success(m: Any, r: Any) -> None:
         raise RuntimeError("from on_success")
 
     await (
-        client.queue("cb6").wait(False).limit(1).consume(lambda m: None)
+        client.queue(q_cb6).wait(False).limit(1).consume(lambda m: None)
         .on_success(on_success).on_error(lambda m, e: errors.append(str(e)))
     )
     assert errors == ["from on_success"]
 
 
-async def test_manual_mode_handler_error_is_fatal(client: Queen) -> None:
-    await push_n(client, "cb7", 1)
+async def test_manual_mode_handler_error_is_fatal(e2e: E2E) -> None:
+    client = e2e.client
+    q_cb7 = e2e.name("cb7")
+    await push_n(client, q_cb7, 1)
 
     def handler(m: Any) -> None:
         raise RuntimeError("no ack no callback")
 
     with pytest.raises(RuntimeError, match="no ack no callback"):
-        await client.queue("cb7").auto_ack(False).wait(False).limit(3).consume(handler)
+        await client.queue(q_cb7).auto_ack(False).wait(False).limit(3).consume(handler)
 
 
-async def test_awaiting_the_builder_twice_runs_once(client: Queen) -> None:
-    await push_n(client, "once", 2)
+async def test_awaiting_the_builder_twice_runs_once(e2e: E2E) -> None:
+    client = e2e.client
+    q_once = e2e.name("once")
+    await push_n(client, q_once, 2)
     seen: List[Any] = []
-    builder = client.queue("once").wait(False).limit(1).consume(seen.append)
+    builder = client.queue(q_once).wait(False).limit(1).consume(seen.append)
     await builder
     assert await builder is None
     assert len(seen) == 1

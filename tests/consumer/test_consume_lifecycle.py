@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
-from qt_helpers import pending_tasks, wait_for
+from qt_helpers import E2E, completed, pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
@@ -17,6 +17,16 @@ async def push_n(client: Queen, queue: str, n: int, partition: str = "Default",
     await client.queue(queue).partition(partition).push(
         [{"data": {"i": i}} for i in range(start, start + n)]
     )
+
+
+async def parked_or_settled(e2e: E2E, n: int) -> None:
+    """Wait until ``n`` long polls are parked (observable on queen.testing only; on the
+    real broker, give them time to arrive)."""
+    server = e2e.broker.server
+    if server is not None:
+        await wait_for(lambda: server.broker.parked() == n)
+    else:
+        await asyncio.sleep(0.3)
 
 
 def consumer_row(server: QueenTestServer, queue: str, partition: str, group: str) -> Any:
@@ -135,7 +145,8 @@ async def test_non_retriable_pop_error_is_fatal(server: QueenTestServer, client:
     assert info.value.code == 403
 
 
-async def test_namespace_consume_is_unsupported(client: Queen) -> None:
+async def test_namespace_consume_is_unsupported(e2e: E2E) -> None:
+    client = e2e.client
     from queen import QueenUnsupportedError
 
     with pytest.raises(QueenUnsupportedError):
@@ -145,45 +156,35 @@ async def test_namespace_consume_is_unsupported(client: Queen) -> None:
 # -- lease renewal ----------------------------------------------------------------------------
 
 
-async def test_renewal_keeps_the_lease_past_lease_time(
-    server: QueenTestServer, make_client: Any
-) -> None:
-    client = make_client()
-    other = make_client()
-    await client.queue("renew").config({"lease_time": 30}).create()
-    await push_n(client, "renew", 2)
+async def test_renewal_keeps_the_lease_past_lease_time(e2e: E2E) -> None:
+    client, other, q = e2e.client, e2e.make_client(), e2e.name("renew")
+    await client.queue(q).config({"lease_time": 1}).create()
+    await push_n(client, q, 2)
     stolen: List[Any] = []
 
     async def handler(ms: List[Dict[str, Any]]) -> None:
-        await asyncio.sleep(0.35)  # at least one renewal (every 100 ms, asking 60 s)
-        server.clock.advance(45)  # past the 30 s lease, inside the renewed one
-        stolen.extend(await other.queue("renew").batch(5).wait(False).pop())
+        await asyncio.sleep(1.5)  # past the 1 s lease; renewed every 100 ms (asking 60 s)
+        stolen.extend(await other.queue(q).batch(5).wait(False).pop())
 
-    await (
-        client.queue("renew").batch(2).renew_lease(True, 100).wait(False).limit(2)
-        .consume(handler)
-    )
+    await client.queue(q).batch(2).renew_lease(True, 100).wait(False).limit(2).consume(handler)
     assert stolen == []  # the lease was still held: nobody else got the messages
-    assert server.broker.state.acked == 2  # the lease-checked acks were accepted
-    assert await other.queue("renew").batch(5).wait(False).pop() == []
+    assert await completed(client, q) == 2  # the lease-checked acks were accepted
+    assert await other.queue(q).batch(5).wait(False).pop() == []
 
 
-async def test_slow_handler_without_renewal_gets_redelivered(
-    server: QueenTestServer, make_client: Any
-) -> None:
-    client = make_client()
-    other = make_client()
-    await client.queue("norenew").config({"lease_time": 30}).create()
-    await push_n(client, "norenew", 2)
+async def test_slow_handler_without_renewal_gets_redelivered(e2e: E2E) -> None:
+    client, other, q = e2e.client, e2e.make_client(), e2e.name("norenew")
+    await client.queue(q).config({"lease_time": 1}).create()
+    await push_n(client, q, 2)
     stolen: List[Any] = []
 
     async def handler(ms: List[Dict[str, Any]]) -> None:
-        server.clock.advance(31)
-        stolen.extend(await other.queue("norenew").batch(5).wait(False).pop())
+        await asyncio.sleep(1.3)  # the lease expires meanwhile
+        stolen.extend(await other.queue(q).batch(5).wait(False).pop())
 
-    await client.queue("norenew").batch(2).wait(False).limit(2).consume(handler)
+    await client.queue(q).batch(2).wait(False).limit(2).consume(handler)
     assert [m["data"]["i"] for m in stolen] == [0, 1]  # redelivered as the broker does
-    assert server.broker.state.acked == 0  # our late acks were refused (lease gone)
+    assert await completed(client, q) == 0  # our late acks were refused (lease gone)
 
 
 @pytest.mark.slow
@@ -216,11 +217,10 @@ async def test_renewal_stops_with_the_batch(server: QueenTestServer, client: Que
 # -- each() and D15 ---------------------------------------------------------------------------
 
 
-async def test_each_failure_skips_the_rest_of_that_partition(
-    server: QueenTestServer, client: Queen
-) -> None:
-    await client.queue("each1").config({"retry_limit": 5}).create()
-    await push_n(client, "each1", 4, "p")
+async def test_each_failure_skips_the_rest_of_that_partition(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("each1")
+    await client.queue(q).config({"retry_limit": 5}).create()
+    await push_n(client, q, 4, "p")
     calls: List[int] = []
 
     def handler(m: Dict[str, Any]) -> None:
@@ -228,16 +228,18 @@ async def test_each_failure_skips_the_rest_of_that_partition(
         if m["data"]["i"] == 1 and calls.count(1) == 1:
             raise RuntimeError("once")
 
-    await client.queue("each1").batch(4).each().wait(False).limit(5).consume(handler)
+    await client.queue(q).batch(4).each().wait(False).limit(5).consume(handler)
     # 0 ok, 1 fails → 2 and 3 skipped in that batch; redelivery from 1, in order.
     assert calls == [0, 1, 1, 2, 3]
-    assert server.broker.state.acked == 4
+    assert await completed(client, q) == 4
 
 
-async def test_each_failure_leaves_other_partitions_alone(client: Queen) -> None:
-    await client.queue("each2").config({"retry_limit": 5}).create()
-    await push_n(client, "each2", 2, "a")
-    await push_n(client, "each2", 2, "b", start=10)
+async def test_each_failure_leaves_other_partitions_alone(e2e: E2E) -> None:
+    client = e2e.client
+    q_each2 = e2e.name("each2")
+    await client.queue(q_each2).config({"retry_limit": 5}).create()
+    await push_n(client, q_each2, 2, "a")
+    await push_n(client, q_each2, 2, "b", start=10)
     calls: List[int] = []
 
     def handler(m: Dict[str, Any]) -> None:
@@ -246,37 +248,34 @@ async def test_each_failure_leaves_other_partitions_alone(client: Queen) -> None
             raise RuntimeError("once")
 
     await (
-        client.queue("each2").batch(10).partitions(2).each().wait(False).limit(5)
+        client.queue(q_each2).batch(10).partitions(2).each().wait(False).limit(5)
         .consume(handler)
     )
     assert calls[:3] in ([0, 10, 11], [10, 11, 0])
     assert sorted(calls) == [0, 0, 1, 10, 11]
 
 
-async def test_each_limit_releases_the_remainder_at_once(
-    server: QueenTestServer, make_client: Any
-) -> None:
-    client = make_client()
-    other = make_client()
-    await push_n(client, "each3", 6)
+async def test_each_limit_releases_the_remainder_at_once(e2e: E2E) -> None:
+    client, other, q = e2e.client, e2e.make_client(), e2e.name("each3")
+    await push_n(client, q, 6)
     seen: List[int] = []
     await (
-        client.queue("each3").batch(6).each().wait(False).limit(2)
+        client.queue(q).batch(6).each().wait(False).limit(2)
         .consume(lambda m: seen.append(m["data"]["i"]))
     )
     assert seen == [0, 1]
     # The remainder was released with a `retry` ack: no lease expiry needed.
-    rest = await other.queue("each3").batch(10).wait(False).pop()
+    rest = await other.queue(q).batch(10).wait(False).pop()
     assert [m["data"]["i"] for m in rest] == [2, 3, 4, 5]
-    row = consumer_row(server, "each3", "Default", "__QUEUE_MODE__")
-    assert row.retry == 0  # no retry budget spent
+    if e2e.broker.server is not None:
+        row = consumer_row(e2e.broker.server, q, "Default", "__QUEUE_MODE__")
+        assert row.retry == 0  # no retry budget spent
 
 
-async def test_each_abort_releases_the_remainder(server: QueenTestServer, make_client: Any) -> None:
-    client = make_client()
-    other = make_client()
-    await push_n(client, "each4", 2, "a")
-    await push_n(client, "each4", 2, "b", start=10)
+async def test_each_abort_releases_the_remainder(e2e: E2E) -> None:
+    client, other, q = e2e.client, e2e.make_client(), e2e.name("each4")
+    await push_n(client, q, 2, "a")
+    await push_n(client, q, 2, "b", start=10)
     stop = asyncio.Event()
     seen: List[int] = []
 
@@ -285,10 +284,10 @@ async def test_each_abort_releases_the_remainder(server: QueenTestServer, make_c
         stop.set()
 
     await asyncio.wait_for(
-        client.queue("each4").batch(10).partitions(2).each().consume(handler, signal=stop), 3
+        client.queue(q).batch(10).partitions(2).each().consume(handler, signal=stop), 3
     )
     assert len(seen) == 1
-    rest = await other.queue("each4").batch(10).partitions(2).wait(False).pop()
+    rest = await other.queue(q).batch(10).partitions(2).wait(False).pop()
     assert len(rest) == 3
     assert seen[0] not in [m["data"]["i"] for m in rest]
 
@@ -315,46 +314,48 @@ async def test_each_release_skips_partitions_a_nack_released(
 # -- groups and subscriptions ---------------------------------------------------------------
 
 
-async def test_each_group_gets_every_message(client: Queen) -> None:
-    await push_n(client, "groups", 5)
+async def test_each_group_gets_every_message(e2e: E2E) -> None:
+    client = e2e.client
+    q_groups = e2e.name("groups")
+    await push_n(client, q_groups, 5)
     a: List[int] = []
     b: List[int] = []
-    await client.queue("groups").group("A").batch(3).wait(False).idle_millis(200).consume(
+    await client.queue(q_groups).group("A").batch(3).wait(False).idle_millis(200).consume(
         lambda ms: a.extend(m["data"]["i"] for m in ms)
     )
-    await client.queue("groups").group("B").wait(False).idle_millis(200).consume(
+    await client.queue(q_groups).group("B").wait(False).idle_millis(200).consume(
         lambda m: b.append(m["data"]["i"])
     )
     assert a == b == [0, 1, 2, 3, 4]
 
 
-async def test_subscription_mode_new_skips_history(server: QueenTestServer, client: Queen) -> None:
-    await push_n(client, "subnew", 3)
-    server.clock.advance(1)
+async def test_subscription_mode_new_skips_history(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("subnew")
+    await push_n(client, q, 3)
+    await asyncio.sleep(0.05)
     seen: List[int] = []
     run = asyncio.ensure_future(
-        client.queue("subnew").group("late").subscription_mode("new").limit(1)
+        client.queue(q).group("late").subscription_mode("new").limit(1)
         .consume(lambda m: seen.append(m["data"]["i"]))
     )
-    await wait_for(lambda: server.broker.parked() == 1)
-    await push_n(client, "subnew", 1, start=100)
-    await asyncio.wait_for(run, 3)
+    await parked_or_settled(e2e, 1)
+    await push_n(client, q, 1, start=100)
+    await asyncio.wait_for(run, 5)
     assert seen == [100]
 
 
-async def test_subscription_from_timestamp(server: QueenTestServer, client: Queen) -> None:
-    await push_n(client, "subts", 2)
-    server.clock.advance(5)
+async def test_subscription_from_timestamp(e2e: E2E) -> None:
     from datetime import datetime, timezone
 
-    cut = datetime.fromtimestamp(server.clock.now(), timezone.utc).isoformat().replace(
-        "+00:00", "Z"
-    )
-    server.clock.advance(5)
-    await push_n(client, "subts", 2, start=10)
+    client, q = e2e.client, e2e.name("subts")
+    await push_n(client, q, 2)
+    await asyncio.sleep(0.2)  # wall clock: the real broker's database shares it
+    cut = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    await asyncio.sleep(0.2)
+    await push_n(client, q, 2, start=10)
     seen: List[int] = []
     await (
-        client.queue("subts").group("ts").subscription_from(cut).batch(10).wait(False)
+        client.queue(q).group("ts").subscription_from(cut).batch(10).wait(False)
         .idle_millis(200).consume(lambda ms: seen.extend(m["data"]["i"] for m in ms))
     )
     assert seen == [10, 11]
@@ -363,18 +364,18 @@ async def test_subscription_from_timestamp(server: QueenTestServer, client: Quee
 # -- close -----------------------------------------------------------------------------------
 
 
-async def test_close_stops_consumers(server: QueenTestServer, make_client: Any) -> None:
-    client = make_client()
-    await client.queue("closing").create()
-    run = asyncio.ensure_future(client.queue("closing").concurrency(2).consume(lambda m: None))
-    await wait_for(lambda: server.broker.parked() == 2)
+async def test_close_stops_consumers(e2e: E2E) -> None:
+    client, q = e2e.make_client(), e2e.name("closing")
+    await client.queue(q).create()
+    run = asyncio.ensure_future(client.queue(q).concurrency(2).consume(lambda m: None))
+    await parked_or_settled(e2e, 2)
     await asyncio.wait_for(client.close(), 3)
     assert run.done() and run.result() is None
     assert not pending_tasks()
     from queen import QueenError
 
     with pytest.raises(QueenError, match="Queen client is closed"):
-        await client.queue("closing").consume(lambda m: None)
+        await client.queue(q).consume(lambda m: None)
 
 
 async def test_close_waits_for_the_running_handler(

@@ -6,7 +6,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any, Dict, List, Tuple
 
-from qt_helpers import pending_tasks, wait_for
+from qt_helpers import E2E, pending_tasks, wait_for
 
 from queen import Queen
 from queen.testing import QueenTestServer
@@ -57,22 +57,22 @@ def acked(server: QueenTestServer, queue: str, group: str) -> int:
                if group in p.consumers)
 
 
-async def test_buffered_producers_two_groups_exactly_once(
-    server: QueenTestServer, make_client: Any
-) -> None:
-    producer = make_client()
-    await produce(producer, "e2e")
+async def test_buffered_producers_two_groups_exactly_once(e2e: E2E) -> None:
+    producer, q = e2e.make_client(), e2e.name("e2e")
+    await produce(producer, q)
     assert producer.get_buffer_stats()["droppedMessages"] == 0
     a: List[Tuple[str, int]] = []
     b: List[Tuple[str, int]] = []
     await asyncio.gather(
-        consume_all(make_client(), "e2e", "A", a),
-        consume_all(make_client(), "e2e", "B", b, concurrency=2, batch=7, partitions=3),
+        consume_all(e2e.make_client(), q, "A", a),
+        consume_all(e2e.make_client(), q, "B", b, concurrency=2, batch=7, partitions=3),
     )
     check_exactly_once_in_order(a)
     check_exactly_once_in_order(b)
-    assert acked(server, "e2e", "A") == acked(server, "e2e", "B") == N
-    assert server.broker.state.acked == 2 * N  # no message acknowledged twice
+    server = e2e.broker.server
+    if server is not None:  # the engine's counters, where they can be read
+        assert acked(server, q, "A") == acked(server, q, "B") == N
+        assert server.broker.state.acked == 2 * N  # no message acknowledged twice
     assert not pending_tasks()
 
 

@@ -5,27 +5,32 @@ from __future__ import annotations
 from typing import Any, List, Tuple
 
 import pytest
+from qt_helpers import E2E, eventually, stored
 
 from queen import Queen, QueenConnectionError, QueenError, QueenServerError
 from queen.testing import QueenTestServer
 
 
-async def test_on_success_gets_formatted_items_with_results(client: Queen) -> None:
+async def test_on_success_gets_formatted_items_with_results(e2e: E2E) -> None:
+    client = e2e.client
+    q_ps = e2e.name("ps")
     got: List[Any] = []
     result = await (
-        client.queue("ps").partition("p").push([{"data": {"a": 1}}, {"payload": 2}, {"x": 3}])
+        client.queue(q_ps).partition("p").push([{"data": {"a": 1}}, {"payload": 2}, {"x": 3}])
         .on_success(got.append)
     )
     assert [e["status"] for e in result] == ["queued"] * 3
     (items,) = got
     assert [i["payload"] for i in items] == [{"a": 1}, 2, {"x": 3}]
-    assert all(i["queue"] == "ps" and i["partition"] == "p" for i in items)
+    assert all(i["queue"] == q_ps and i["partition"] == "p" for i in items)
     assert [i["result"] for i in items] == result
 
 
-async def test_duplicates_then_successes_in_order(client: Queen) -> None:
+async def test_duplicates_then_successes_in_order(e2e: E2E) -> None:
+    client = e2e.client
+    q_pd = e2e.name("pd")
     calls: List[Tuple[str, Any]] = []
-    await client.queue("pd").push({"transactionId": "tx-1", "data": 1})
+    await client.queue(q_pd).push({"transactionId": "tx-1", "data": 1})
 
     async def on_duplicate(items: Any, exc: BaseException) -> None:
         calls.append(("duplicate", ([i["transactionId"] for i in items], str(exc))))
@@ -34,7 +39,7 @@ async def test_duplicates_then_successes_in_order(client: Queen) -> None:
         calls.append(("success", [i["transactionId"] for i in items]))
 
     await (
-        client.queue("pd")
+        client.queue(q_pd)
         .push([{"transactionId": "tx-2", "data": 2}, {"transactionId": "tx-1", "data": 1},
                {"transactionId": "tx-3", "data": 3}])
         .on_success(on_success).on_duplicate(on_duplicate)
@@ -46,28 +51,35 @@ async def test_duplicates_then_successes_in_order(client: Queen) -> None:
     ]
 
 
-async def test_same_transaction_id_on_another_partition_is_new(client: Queen) -> None:
+async def test_same_transaction_id_on_another_partition_is_new(e2e: E2E) -> None:
+    client = e2e.client
+    q_pdp = e2e.name("pdp")
     dups: List[Any] = []
-    await client.queue("pdp").partition("a").push({"transactionId": "same", "data": 1})
+    await client.queue(q_pdp).partition("a").push({"transactionId": "same", "data": 1})
     result = await (
-        client.queue("pdp").partition("b").push({"transactionId": "same", "data": 1})
+        client.queue(q_pdp).partition("b").push({"transactionId": "same", "data": 1})
         .on_duplicate(lambda items, exc: dups.append(items))
     )
     assert dups == [] and result[0]["status"] == "queued"
 
 
-async def test_maintenance_buffered_entries_go_to_on_success(
-    server: QueenTestServer, client: Queen
-) -> None:
-    await client.admin.set_maintenance_mode(True)
+async def test_maintenance_buffered_entries_go_to_on_success(e2e: E2E) -> None:
+    client, q = e2e.client, e2e.name("pm")
     got: List[Any] = []
-    result = await client.queue("pm").push([{"data": 1}, {"data": 2}]).on_success(got.append)
+    await client.admin.set_maintenance_mode(True)
+    try:
+        result = await client.queue(q).push([{"data": 1}, {"data": 2}]).on_success(got.append)
+    finally:
+        await client.admin.set_maintenance_mode(False)  # a broker-wide switch
     assert [e["status"] for e in result] == ["buffered", "buffered"]
     assert [[i["payload"] for i in items] for items in got] == [[1, 2]]
-    await client.admin.set_maintenance_mode(False)
-    await client.queue("pm").push({"data": 3})
-    msgs = await client.queue("pm").batch(10).wait(False).pop()
-    assert sorted(m["data"] for m in msgs) == [1, 2, 3]
+    await client.queue(q).push({"data": 3})
+    # The real broker drains its disk buffer in the background.
+    await eventually(lambda: stored_sorted(client, q, [1, 2, 3]))
+
+
+async def stored_sorted(client: Queen, queue: str, expected: List[Any]) -> bool:
+    return sorted(await stored(client, queue)) == expected
 
 
 async def test_transport_error_goes_to_on_error(server: QueenTestServer, client: Queen) -> None:
@@ -132,27 +144,34 @@ async def test_failed_entries_call_on_error_or_raise(
     assert len(seen) == 1  # the other callbacks ran first
 
 
-async def test_on_success_exception_goes_to_on_error(client: Queen) -> None:
+async def test_on_success_exception_goes_to_on_error(e2e: E2E) -> None:
+    client = e2e.client
+    q_pse = e2e.name("pse")
     errors: List[str] = []
 
     def on_success(items: Any) -> None:
         raise RuntimeError("callback broke")
 
     result = await (
-        client.queue("pse").push({"data": 1}).on_success(on_success)
+        client.queue(q_pse).push({"data": 1}).on_success(on_success)
         .on_error(lambda items, exc: errors.append(str(exc)))
     )
     assert result is None and errors == ["callback broke"]
     with pytest.raises(RuntimeError, match="callback broke"):
-        await client.queue("pse").push({"data": 2}).on_success(on_success)
+        await client.queue(q_pse).push({"data": 2}).on_success(on_success)
 
 
-async def test_empty_push(client: Queen) -> None:
-    assert await client.queue("pempty").push([]) == []
+async def test_empty_push(e2e: E2E) -> None:
+    client = e2e.client
+    q_pempty = e2e.name("pempty")
+    assert await client.queue(q_pempty).push([]) == []
 
 
-async def test_closed_client_refuses_push(make_client: Any) -> None:
+async def test_closed_client_refuses_push(e2e: E2E) -> None:
+    client = e2e.client
+    make_client = e2e.make_client
+    q_pc = e2e.name("pc")
     client = make_client()
     await client.close()
     with pytest.raises(QueenError, match="Queen client is closed"):
-        await client.queue("pc").push({"data": 1})
+        await client.queue(q_pc).push({"data": 1})

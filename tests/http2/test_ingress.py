@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from queen import Queen, QueenConnectionError, QueenHttpError
+from queen import Queen, QueenConnectionError, QueenHttpError, QueenValidationError
 from queen.testing import QueenTestServer
 
 WORKERS = 30
@@ -212,6 +212,63 @@ async def test_unknown_ca_fails_verification_and_the_ca_bundle_option_fixes_it(i
     await queen.queue("verify").create()
     assert queen.http_protocols == {url: "HTTP/2"}
     await queen.close()
+
+
+def _hashed_ca_dir(ca: str, directory: Any) -> str:
+    """A directory holding ``ca`` under its OpenSSL subject-hash name (what SSL_CERT_DIR and
+    a capath expect)."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to hash a CA directory")
+    digest = subprocess.run([openssl, "x509", "-hash", "-noout", "-in", ca],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    directory.mkdir(exist_ok=True)
+    shutil.copy(ca, directory / f"{digest}.0")
+    return str(directory)
+
+
+@pytest.mark.parametrize("server", ["tls", "h1"])  # the HTTP/2 pool and the httpx route
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR"])
+async def test_ssl_cert_file_and_dir_are_trusted_and_tls_ca_bundle_wins(
+    ingress, monkeypatch, tmp_path, variable, server
+):
+    url = ingress.nginx.url(server)
+    pki = ingress.pki
+    trusted = (pki.ca if variable == "SSL_CERT_FILE"
+               else _hashed_ca_dir(pki.ca, tmp_path / "trusted"))
+    untrusted = (pki.other_ca if variable == "SSL_CERT_FILE"
+                 else _hashed_ca_dir(pki.other_ca, tmp_path / "untrusted"))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+    monkeypatch.setenv(variable, trusted)
+    queen = _client(url, retry_attempts=1)
+    await queen.queue("env-ca").create()
+    assert queen.http_protocols == {url: "HTTP/2" if server == "tls" else "HTTP/1.1"}
+    await queen.close()
+
+    # The explicit option takes precedence over the environment, both ways.
+    queen = _client(url, retry_attempts=1, tls_ca_bundle=pki.other_ca)
+    with pytest.raises(QueenConnectionError, match="certificate verification failed"):
+        await queen.queue("env-ca").create()
+    await queen.close()
+    monkeypatch.setenv(variable, untrusted)
+    queen = _client(url, retry_attempts=1)
+    with pytest.raises(QueenConnectionError, match="certificate verification failed"):
+        await queen.queue("env-ca").create()
+    await queen.close()
+    queen = _client(url, retry_attempts=1, tls_ca_bundle=pki.ca)
+    await queen.queue("env-ca").create()
+    await queen.close()
+
+
+async def test_an_unusable_ssl_cert_variable_is_named(monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(QueenValidationError, match="SSL_CERT_FILE: no such file or directory"):
+        Queen("https://localhost:1", handle_signals=False)
 
 
 async def test_insecure_skip_verify_is_explicit_and_logged(ingress, caplog):

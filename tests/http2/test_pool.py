@@ -20,6 +20,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import pytest
+from _peer import serve_h2
 from hyperframe.frame import GoAwayFrame, WindowUpdateFrame
 
 from queen import Queen
@@ -201,25 +202,18 @@ class StingyServer:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
         received = 0
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    return
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.DataReceived):
-                        received += event.flow_controlled_length
-                        if received >= 65535 and not self.blocked.is_set():
-                            self.blocked.set()
-                            await asyncio.sleep(0.05)  # the client is waiting for credit
-                            self._end(conn, event.stream_id)
-                writer.write(conn.data_to_send())
-        finally:
-            writer.close()
+
+        async def on_event(conn: h2.connection.H2Connection, event: Any) -> None:
+            nonlocal received
+            if isinstance(event, h2.events.DataReceived):
+                received += event.flow_controlled_length
+                if received >= 65535 and not self.blocked.is_set():
+                    self.blocked.set()
+                    await asyncio.sleep(0.05)  # the client is waiting for credit
+                    self._end(conn, event.stream_id)
+
+        await serve_h2(reader, writer, h2.config.H2Configuration(client_side=False), on_event)
 
 
 def _goaway_unprocessed(conn: h2.connection.H2Connection, stream_id: int) -> None:
@@ -245,3 +239,56 @@ async def test_a_body_waiting_for_flow_control_credit_ends_with_its_stream(end):
     finally:
         await client.pool.aclose()
         await server.close()
+
+
+async def test_a_long_lived_connection_keeps_few_stream_records():
+    # The count of open streams is an upper bound until the known streams reach the limit;
+    # then the closed ones are dropped. Hundreds of requests beside parked long polls: every
+    # answer comes back and the connection's stream records stay within the limit.
+    async with QueenTestServer(http2=True) as server:
+        queues = await _setup(server, 6)
+        client = Client(server.url)
+        try:
+            parked = [asyncio.ensure_future(client.pop(q, 20000)) for q in queues[:5]]
+            for i in range(300):
+                answer = await asyncio.wait_for(
+                    client.push([{"queue": queues[5], "payload": {"i": i}}]), GUARD
+                )
+                assert answer.status == 200
+            (connection,) = client.connections()
+            limit = connection.capacity
+            assert 0 < len(connection._conn.streams) <= limit
+            assert connection._conn.open_outbound_streams <= limit
+            await asyncio.wait_for(
+                client.push([{"queue": q, "payload": {}} for q in queues[:5]]), GUARD
+            )
+            assert [r.status for r in await asyncio.wait_for(asyncio.gather(*parked), GUARD)] \
+                == [200] * 5
+        finally:
+            await client.pool.aclose()
+
+
+async def test_requests_started_in_one_loop_turn_go_out_in_one_write():
+    async with QueenTestServer(http2=True) as server:
+        (queue,) = await _setup(server, 1)
+        client = Client(server.url)
+        try:
+            assert (await asyncio.wait_for(client.push([{"queue": queue}]), GUARD)).status == 200
+            (connection,) = client.connections()
+            transport = connection._wire.transport
+            writes: List[bytes] = []
+            real_write = transport.write
+
+            def counting_write(data: bytes) -> None:
+                writes.append(bytes(data))
+                real_write(data)
+
+            transport.write = counting_write  # type: ignore[method-assign]
+            tasks = [asyncio.ensure_future(client.send("GET", "/health")) for _ in range(10)]
+            await asyncio.sleep(0)  # every task sends its HEADERS in this turn
+            await asyncio.sleep(0)  # the flush scheduled by them
+            assert len(writes) == 1
+            answers = await asyncio.wait_for(asyncio.gather(*tasks), GUARD)
+            assert [a.status for a in answers] == [200] * 10
+        finally:
+            await client.pool.aclose()

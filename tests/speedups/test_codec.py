@@ -745,3 +745,114 @@ def test_decode_pop_compiled_equals_pure(messages: List[Any], extra: dict) -> No
     p = load("codec", "pure").decode_pop(body, Message)
     assert c == p
     assert [type(m) for m in c[1]] == [type(m) for m in p[1]]
+
+
+# -- batch ack bodies --------------------------------------------------------------------------
+
+PID = "c75f9a44-fca5-4b85-86c2-ed7d0df74276"
+LEASE = "01a24a13-9e59-7000-bae7-fe2040fc1b36"
+
+
+def _ack(tx: Any = TX, pid: Any = PID, lease: Any = LEASE, **extra: Any) -> Dict[str, Any]:
+    m: Dict[str, Any] = {"transactionId": tx, "partitionId": pid, "data": {"x": 1}, **extra}
+    if lease is not None:
+        m["leaseId"] = lease
+    return m
+
+
+def test_ack_body_shape(codec: ModuleType) -> None:
+    body = codec.ack_body([_ack(), _ack(tx="b", lease="")], True, None, None)
+    assert orjson.loads(body) == {
+        "acknowledgments": [
+            {"transactionId": TX, "partitionId": PID, "status": "completed", "error": None,
+             "leaseId": LEASE},
+            {"transactionId": "b", "partitionId": PID, "status": "completed", "error": None},
+        ],
+        "consumerGroup": None,
+    }
+    # Key order as the reference sends them, compact separators.
+    assert body.startswith(b'{"acknowledgments":[{"transactionId":"' + TX.encode()
+                           + b'","partitionId":"' + PID.encode()
+                           + b'","status":"completed","error":null,"leaseId":"')
+    assert body.endswith(b'}],"consumerGroup":null}')
+
+
+def test_ack_body_status_error_group_and_escapes(codec: ModuleType) -> None:
+    body = codec.ack_body([_ack(tx='q"\\\n\u00e9')], False, 'boom "x"', "gr\u00fcn")
+    assert orjson.loads(body) == {
+        "acknowledgments": [{"transactionId": 'q"\\\n\u00e9', "partitionId": PID,
+                             "status": "failed", "error": 'boom "x"', "leaseId": LEASE}],
+        "consumerGroup": "gr\u00fcn",
+    }
+    retry = orjson.loads(codec.ack_body([_ack()], "retry", None, "g"))
+    assert retry["acknowledgments"][0]["status"] == "retry"
+
+
+def test_ack_body_id_fallback_and_overrides(codec: ModuleType) -> None:
+    body = orjson.loads(codec.ack_body(
+        [{"id": "i1", "partitionId": PID},
+         _ack(tx="t2", _status=False, _error="bad"),
+         _ack(tx="t3", _status="retry")],
+        True, "ctx", None))
+    acks = body["acknowledgments"]
+    assert acks[0] == {"transactionId": "i1", "partitionId": PID, "status": "completed",
+                       "error": "ctx"}
+    assert (acks[1]["status"], acks[1]["error"]) == ("failed", "bad")
+    assert (acks[2]["status"], acks[2]["error"]) == ("retry", "ctx")
+    assert "_status" not in body and all("_error" not in a for a in acks)
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"partitionId": PID}, "transactionId or id"),
+        ({"transactionId": "t"}, "partitionId"),
+        ({"transactionId": "t", "partitionId": ""}, "partitionId"),
+        ("not a dict", "transactionId or id"),
+    ],
+)
+def test_ack_body_missing_address_raises(codec: ModuleType, message: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        codec.ack_body([_ack(), message], True, None, None)
+
+
+def test_ack_body_reads_the_mapping_of_dict_subclasses(codec: ModuleType) -> None:
+    class Sneaky(dict):  # type: ignore[type-arg]
+        def get(self, key: Any, default: Any = None) -> Any:
+            return "overridden"
+
+    body = orjson.loads(codec.ack_body([Sneaky(_ack())], True, None, None))
+    assert body["acknowledgments"][0]["transactionId"] == TX
+
+
+def test_ack_body_non_serialisable_value(codec: ModuleType) -> None:
+    with pytest.raises(QueenPayloadError):
+        codec.ack_body([_ack(lease=Unserialisable())], True, None, None)
+
+
+ack_values = st.none() | st.just("") | text | st.uuids().map(str) | st.integers() | st.booleans()
+
+
+@st.composite
+def ack_messages(draw: Any) -> Any:
+    if draw(st.integers(0, 30)) == 0:
+        return draw(st.none() | st.integers() | text)
+    m: Dict[str, Any] = {}
+    for key in ("transactionId", "id", "partitionId", "leaseId", "_status", "_error"):
+        if draw(st.booleans()) or key in ("transactionId", "partitionId"):
+            m[key] = draw(ack_values)
+    return m
+
+
+@pytest.mark.compiled
+@settings(max_examples=400, deadline=None)
+@given(
+    messages=st.lists(ack_messages(), max_size=6) | st.tuples(ack_messages(), ack_messages()),
+    status=st.booleans() | text | st.sampled_from(["completed", "failed", "retry"]) | st.none(),
+    error=st.none() | text | st.integers(),
+    group=st.none() | text | st.integers(),
+)
+def test_ack_body_compiled_equals_pure(messages: Any, status: Any, error: Any, group: Any) -> None:
+    c = _outcome(load("codec", "compiled").ack_body, messages, status, error, group)
+    p = _outcome(load("codec", "pure").ack_body, messages, status, error, group)
+    assert c == p

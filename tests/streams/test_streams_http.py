@@ -117,6 +117,36 @@ async def test_unencodable_body_is_a_typed_error() -> None:
         await client(lambda r: httpx.Response(200)).post("/x", {"bad": {1, 2}})
 
 
+@pytest.mark.parametrize(
+    ("value", "path", "fragment"),
+    [
+        (float("nan"), "$.state_ops[0].value.sum", "NaN"),
+        (float("inf"), "$.state_ops[0].value.sum", "Infinity"),
+        ("a\x00b", "$.state_ops[0].value.sum", "NUL"),
+    ],
+)
+async def test_a_body_the_broker_cannot_store_is_refused_before_sending(
+    value: Any, path: str, fragment: str
+) -> None:
+    # orjson writes NaN as null (state silently corrupted) and the broker cannot store a NUL
+    # (the cycle fails on every retry): both are a typed error before anything is sent.
+    sent: List[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"success": True})
+
+    body = {"state_ops": [{"type": "upsert", "key": "k", "value": {"sum": value}}],
+            "ack": None}
+    with pytest.raises(QueenPayloadError, match=fragment) as caught:
+        await client(handler).post("/streams/v1/cycle", body)
+    assert caught.value.path == path
+    assert sent == []
+    # None alone is fine.
+    body["state_ops"][0]["value"] = {"sum": None}
+    assert await client(handler).post("/streams/v1/cycle", body) == {"success": True}
+
+
 async def test_register_success_and_conflicts() -> None:
     def ok(request: httpx.Request) -> httpx.Response:
         body = orjson.loads(request.content)

@@ -544,3 +544,100 @@ def test_a_transport_outlives_its_event_loop() -> None:
     finally:
         broker.terminate()
         broker.wait(10)
+
+
+# -- wake-up thresholds (SO_RCVLOWAT) -----------------------------------------------------------
+
+
+async def _dribble(w: asyncio.StreamWriter, data: bytes, piece: int) -> None:
+    for i in range(0, len(data), piece):
+        w.write(data[i:i + piece])
+        await w.drain()
+        await asyncio.sleep(0.001)
+
+
+async def test_answers_in_small_pieces_and_a_shorter_head_than_any_before() -> None:
+    # Long heads first (the transport learns the shortest head it has seen), then answers
+    # whose head is shorter than that, written a few bytes at a time: each must still be
+    # read whole, within its deadline, and the connection reused.
+    long_head = b"X-Padding: " + b"p" * 200 + b"\r\n"
+    big = orjson.dumps({"items": ["x" * 100] * 2000})
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        for k in range(6):
+            await read_request(r)
+            if k < 2:
+                await _dribble(w, answer(b'{"k":%d}' % k, extra=long_head), 7)
+            elif k == 2:
+                await _dribble(w, answer(big), 50_000)  # a large body in segments
+            else:
+                body = b'{"k":%d}' % k
+                short = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                await _dribble(w, short, 3 if k == 3 else len(short))
+
+    async with RawServer(handler) as srv:
+        t = LeanTransport()
+        try:
+            for k in range(6):
+                resp = await t.send("GET", srv.url + "/x", None, 5.0)
+                assert resp.status == 200
+                assert resp.body == (big if k == 2 else b'{"k":%d}' % k)
+        finally:
+            await t.aclose()
+        assert srv.connections == 1
+
+
+async def test_after_a_large_answer_a_small_one_is_not_held_back() -> None:
+    # A large body raises the socket's wake-up threshold while it arrives; the next answer
+    # on the same connection is tiny and must be delivered (the threshold is back to 1).
+    big = b"[" + b",".join([b'"' + b"y" * 500 + b'"'] * 400) + b"]"
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await read_request(r)
+        data = answer(big)
+        w.write(data[:300])
+        await w.drain()
+        await asyncio.sleep(0.01)
+        w.write(data[300:])
+        await read_request(r)
+        w.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await r.read()
+
+    async with RawServer(handler) as srv:
+        t = LeanTransport()
+        try:
+            first = await t.send("GET", srv.url + "/big", None, 5.0)
+            assert first.body == big
+            second = await t.send("GET", srv.url + "/small", None, 5.0)
+            assert second.status == 204
+        finally:
+            await t.aclose()
+        assert srv.connections == 1
+
+
+async def test_each_request_on_a_connection_keeps_its_own_deadline() -> None:
+    # One timer serves a connection's successive requests: a short deadline after a long one
+    # still fires, and a long deadline after a short one is not cut at the earlier deadline.
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await read_request(r)
+        w.write(answer(b"1"))  # long deadline, answered at once
+        await read_request(r)
+        w.write(answer(b"2"))  # short deadline, answered at once
+        await read_request(r)
+        await asyncio.sleep(0.6)  # beyond the previous request's deadline, within its own
+        w.write(answer(b"3"))
+        await read_request(r)  # never answered: its short deadline must fire
+        await r.read()
+
+    async with RawServer(handler) as srv:
+        t = LeanTransport()
+        try:
+            assert (await t.send("GET", srv.url + "/1", None, 30.0)).body == b"1"
+            assert (await t.send("GET", srv.url + "/2", None, 0.3)).body == b"2"
+            assert (await t.send("GET", srv.url + "/3", None, 30.0)).body == b"3"
+            with pytest.raises(QueenTimeoutError):
+                # The outer bound only keeps a broken deadline from hanging the test.
+                await asyncio.wait_for(t.send("GET", srv.url + "/4", None, 0.3), 10.0)
+        finally:
+            await t.aclose()
+        assert srv.connections == 1

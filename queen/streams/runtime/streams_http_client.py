@@ -23,6 +23,7 @@ import orjson
 
 from ..._errors import QueenValidationError, StreamsHttpError
 from ..._http import _retry_after_millis
+from ..._payload import NUL_ESCAPE, NULL_TOKEN, check_encoded, maybe_non_finite
 from ..._speedups import dumps_payload
 from ..._transport import RawResponse, RouterTransport, Transport
 from ..util.backoff import make_backoff, sleep
@@ -116,7 +117,14 @@ class StreamsHttpClient:
             QueenPayloadError: ``body`` has no JSON form (nothing is sent).
         """
         url = self.url + path
-        payload = body if isinstance(body, bytes) else dumps_payload(body)
+        if isinstance(body, bytes):
+            payload = body
+        else:
+            payload = dumps_payload(body)
+            # The push payload rule (queen/_payload.py) holds for state values and sink items
+            # too: orjson would write NaN as null and the broker cannot store a NUL.
+            if NUL_ESCAPE in payload or (NULL_TOKEN in payload and maybe_non_finite(body)):
+                check_encoded(body, payload, None, what=f"POST {path} body")
         backoff = make_backoff(initial_ms=100, max_ms=5000)
         last: Optional[StreamsHttpError] = None
         for attempt in range(self.retry_attempts + 1):

@@ -60,6 +60,12 @@ def apply_ack(
     every lease token against the state at the start of the call, so a whole-batch nack or
     ``[completed, failed, completed]`` is applied in full even though its first release
     ended the lease (§3.8, verified).
+
+    As in the broker's ack procedure, the message is looked up first (a missing one is
+    ``Message not found`` whatever else the ack says), and ``leaseReleased`` of a
+    ``completed`` ack says whether the partition is unleased once the ack is applied: also
+    ``true`` when an earlier ack of the batch already released it, ``null`` when the group
+    has no cursor row to update.
     """
     state = ctx.state
     now = ctx.clock.now()
@@ -67,26 +73,24 @@ def apply_ack(
     out = AckOutcome()
     p = state.partitions.get(partition_id)
     out.partition = p
-    c = p.consumers.get(group) if p is not None else None
-    if status in ("completed", "success") and c is None and not lease_id and not tx_mode:
-        # §2.3: no consumer row → success, but nothing is stored.
-        out.success = True
-        out.lease_released = None
-        return out
     msg = p.by_tx.get(tx) if p is not None else None
-    if msg is None:
+    if p is None or msg is None:
         out.error = "Message not found"
         return out
     out.msg = msg
+    c = p.consumers.get(group)
     if lease_ok is None:
         lease_ok = lease_valid(c, lease_id, now)
     if not lease_ok:
         out.error = "Invalid or expired lease"
         return out
-    q = msg.partition.queue
+    q = p.queue
     if status in ("completed", "success"):
-        assert p is not None
-        c = state.consumer(p, group, now_us)
+        out.success = True
+        if c is None and not tx_mode:
+            out.lease_released = None  # the cursor update finds no row: nothing is stored
+            return out
+        c = state.consumer(p, group, now_us)  # a transaction creates the missing row
         state.touch(c)
         c.cursor = msg.key
         c.acked += 1
@@ -96,36 +100,32 @@ def apply_ack(
         if c.batch_size > 0 and c.acked >= c.batch_size:
             c.release()
             c.retry = 0
-            c.batches += 1
-            out.lease_released = True
-        out.success = True
+        out.lease_released = c.token is None
         ctx.notify(q.name)
         return out
-    dead = status == "dlq"
-    if status == "failed":
-        if tx_mode:
-            dead = True
-        elif c is None or c.retry < (q.options.get("retryLimit") or 0):
-            if c is not None:
-                state.touch(c)
-                if c.token is not None:
-                    c.release()
-                    c.retry += 1
+    if status in ("failed", "dlq"):
+        # Outside a transaction a group without a cursor row has no retry budget to read,
+        # so its nack dead-letters at once (the procedure compares NULLs).
+        if (status == "failed" and not tx_mode and c is not None
+                and c.retry < (q.options.get("retryLimit") or 0)):
+            state.touch(c)
+            if c.token is not None:
+                c.release()
+                c.retry += 1
             out.success = True
             out.lease_released = True
             ctx.notify(q.name)
             return out
-        else:
-            dead = True
-    if dead:
-        assert p is not None
-        c = state.consumer(p, group, now_us)
-        state.touch(c)
-        state.dead_letter(msg, group, error_text, c.retry, now_us)
-        c.cursor = msg.key
-        c.acked += 1
-        if tx_mode or (c.batch_size > 0 and c.acked >= c.batch_size):
-            c.release()
+        if c is None and tx_mode:
+            c = state.consumer(p, group, now_us)
+        state.dead_letter(msg, group, error_text, c.retry if c is not None else 0, now_us)
+        if c is not None:
+            state.touch(c)
+            c.cursor = msg.key
+            c.last_consumed_us = now_us
+            c.acked += 1
+            if tx_mode or (c.batch_size > 0 and c.acked >= c.batch_size):
+                c.release()
         out.dlq = True
         out.success = True
         ctx.notify(q.name)

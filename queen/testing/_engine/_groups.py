@@ -15,7 +15,8 @@ from .._wire import Request, Response
 from ._context import Context
 from ._jsonio import BadRequest, DbFailure, get, parse_body, type_error
 from ._query import get_bool, get_param, stoi
-from ._state import Consumer, Partition
+from ._state import Consumer, Partition, State
+from ._stats import pending_from
 from ._timefmt import fmt_ms, parse_ts
 
 __all__ = [
@@ -25,14 +26,16 @@ __all__ = [
 ]
 
 
-def _lag(p: Partition, c: Consumer, now_us: int) -> Tuple[int, int, Optional[int]]:
-    """(offset lag, time lag in s, created_at of the oldest unconsumed message)."""
-    idx = p.after(c.cursor)
+def _lag(state: State, p: Partition, c: Consumer,
+         now_us: int) -> Tuple[int, int, Optional[int]]:
+    """(offset lag, time lag in whole seconds rounded as PostgreSQL casts them, created_at of
+    the oldest unconsumed message); unconsumed = after the cursor or subscription start."""
+    idx = pending_from(state, p, c)
     offset = len(p.msgs) - idx
     if not offset:
         return 0, 0, None
     oldest = p.msgs[idx].created_us
-    return offset, max((now_us - oldest) // 1_000_000, 0), oldest
+    return offset, max((now_us - oldest + 500_000) // 1_000_000, 0), oldest
 
 
 def _rows(ctx: Context) -> List[Tuple[Partition, Consumer]]:
@@ -57,7 +60,7 @@ def handle_groups(ctx: Context, req: Request) -> Response:
             "queueName": q.name, "topics": [q.name], "totalLag": None, "_consumed": False,
         })
         e["members"] += 1
-        offset, lag, _ = _lag(p, c, now_us)
+        offset, lag, _ = _lag(ctx.state, p, c, now_us)
         if offset:
             e["partitionsWithLag"] += 1
             e["maxTimeLag"] = max(e["maxTimeLag"], lag)
@@ -91,8 +94,8 @@ def handle_lagging(ctx: Context, req: Request) -> Response:
     now_us = ctx.clock.now_us()
     rows: List[Dict[str, Any]] = []
     for p, c in _rows(ctx):
-        offset, lag, oldest = _lag(p, c, now_us)
-        if not offset or lag < threshold:
+        offset, lag, oldest = _lag(ctx.state, p, c, now_us)
+        if not offset or lag <= threshold:
             continue
         rows.append({
             "consumer_group": c.group, "lag_hours": round(lag / 3600, 2),
@@ -122,7 +125,7 @@ def handle_group(ctx: Context, req: Request, group: str) -> Response:
     for p, c in _rows(ctx):
         if c.group != group:
             continue
-        offset, lag, _ = _lag(p, c, now_us)
+        offset, lag, _ = _lag(ctx.state, p, c, now_us)
         active = c.lease_active(now)
         out.setdefault(p.queue.name, {"partitions": []})["partitions"].append({
             "lastConsumedAt": fmt_ms(c.last_consumed_us) if c.last_consumed_us else None,

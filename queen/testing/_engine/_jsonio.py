@@ -60,6 +60,13 @@ class DbFailure(Exception):
         """The ``{"error": ..., "success": false}`` body most routes build from a SQL error."""
         return cls({"error": message, "success": False})
 
+    @classmethod
+    def bad_uuid_parameter(cls, value: str) -> DbFailure:
+        """A non-UUID path id bound as a statement parameter; PostgreSQL's error context
+        shows the parameter as ``'...'``, not its value."""
+        return cls.sql(f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
+                       "CONTEXT:  unnamed portal parameter $1 = '...'\n")
+
 
 def type_name(value: Any) -> str:
     """nlohmann's ``type_name()`` for a parsed JSON value."""

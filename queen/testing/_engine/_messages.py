@@ -16,17 +16,10 @@ from ._ids import is_uuid
 from ._jsonio import DbFailure
 from ._query import get_int, get_param
 from ._state import QUEUE_MODE, Message, Partition, Queue
-from ._stats import message_status
+from ._stats import bus_status, message_status, queue_mode_status
 from ._timefmt import fmt_ms, parse_ts
 
 __all__ = ["handle_message_delete", "handle_message_detail", "handle_messages"]
-
-
-def _uuid_failure(value: str) -> DbFailure:
-    return DbFailure.sql(
-        f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
-        f"CONTEXT:  unnamed portal parameter $1 = '{value}'\n"
-    )
 
 
 def _mode(partitions: List[Partition]) -> Dict[str, Any]:
@@ -47,11 +40,13 @@ def _dead(ctx: Context) -> Set[int]:
     return {id(e.message) for e in ctx.state.dlq}
 
 
-def _lease_expiry(p: Partition, m: Message, now: float) -> Optional[str]:
-    for c in p.consumers.values():
-        if c.lease_active(now) and (c.cursor is None or c.cursor < m.key):
-            return fmt_ms(int(c.expires * 1_000_000))
-    return None
+def _lease_expiry(p: Partition) -> Optional[str]:
+    """The queue-mode row's lease expiry, as stored: also once expired, and whatever the
+    message (the list and the detail join that row, not the message's own delivery)."""
+    qm = p.consumers.get(QUEUE_MODE)
+    if qm is None or qm.token is None:
+        return None
+    return fmt_ms(int(qm.expires * 1_000_000))
 
 
 def handle_messages(ctx: Context, req: Request) -> Response:
@@ -76,15 +71,18 @@ def handle_messages(ctx: Context, req: Request) -> Response:
         if (queue is None or q.name == queue) and (ns is None or q.namespace == ns)
         and (task is None or q.task == task)
     ]
+    # The mode looks at every partition of the queue filter holding a message in the window.
+    in_window = [p for q in ctx.state.queues.values() if queue is None or q.name == queue
+                 for p in q.partitions.values()
+                 if any(start <= m.created_us < end for m in p.msgs)]
     parts = [p for q in queues for p in q.partitions.values()
              if partition is None or p.name == partition]
     rows = []
     for p in parts:
-        q = p.queue
         for m in p.msgs:
             if not start <= m.created_us < end:
                 continue
-            st = message_status(ctx.state, m, now, dead)
+            st = message_status(m, now, dead)
             if status is not None and st != status:
                 continue
             rows.append((m, st))
@@ -93,24 +91,22 @@ def handle_messages(ctx: Context, req: Request) -> Response:
     for m, st in rows[max(offset, 0):][:max(limit, 0)]:
         p = m.partition
         q = p.queue
-        named = [g for g in p.consumers if g != QUEUE_MODE]
         out.append({
-            "busStatus": {"consumedBy": sum(
-                1 for g in named if (p.consumers[g].cursor or (-1, "")) >= m.key),
-                "totalGroups": len(named)},
+            "busStatus": bus_status(p, m),
             "createdAt": fmt_ms(m.created_us), "id": m.id,
-            "leaseExpiresAt": _lease_expiry(p, m, now), "namespace": q.namespace,
+            "leaseExpiresAt": _lease_expiry(p), "namespace": q.namespace,
             "partition": p.name, "partitionId": p.id, "producerSub": m.producer_sub,
             "queue": q.name, "queuePath": f"{q.name}/{p.name}",
-            "queuePriority": q.options.get("priority", 0), "queueStatus": st, "status": st,
+            "queuePriority": q.options.get("priority", 0),
+            "queueStatus": queue_mode_status(m, now, dead), "status": st,
             "task": q.task, "traceId": m.trace_id, "transactionId": m.tx,
         })
-    return ctx.reply({"messages": out, "mode": _mode(parts)})
+    return ctx.reply({"messages": out, "mode": _mode(in_window)})
 
 
 def _find(ctx: Context, pid: str, tx: str) -> Optional[Message]:
     if not is_uuid(pid):
-        raise _uuid_failure(pid)
+        raise DbFailure.bad_uuid_parameter(pid)
     p = ctx.state.partitions.get(pid)
     return p.by_tx.get(tx) if p is not None else None
 
@@ -128,16 +124,16 @@ def handle_message_detail(ctx: Context, req: Request, pid: str, tx: str) -> Resp
     groups = []
     for g, c in p.consumers.items():
         consumed = c.cursor is not None and c.cursor >= m.key
-        leased = c.lease_active(now) and not consumed
         groups.append({"consumed": consumed, "name": g,
-                       "leaseExpiresAt": fmt_ms(int(c.expires * 1_000_000)) if leased else None})
+                       "leaseExpiresAt": (fmt_ms(int(c.expires * 1_000_000))
+                                          if c.token is not None else None)})
     mode = _mode([p])
     mode["consumedByGroups"] = sum(1 for g in groups if g["consumed"] and g["name"] != QUEUE_MODE)
     o = q.options
     return ctx.reply({
         "consumerGroups": groups, "createdAt": fmt_ms(m.created_us),
         "errorMessage": entry.error if entry else None, "id": m.id, "isEncrypted": False,
-        "leaseExpiresAt": _lease_expiry(p, m, now), "mode": mode, "namespace": q.namespace,
+        "leaseExpiresAt": _lease_expiry(p), "mode": mode, "namespace": q.namespace,
         "partition": p.name, "partitionId": p.id, "payload": m.data,
         "producerSub": m.producer_sub, "queue": q.name,
         "queueConfig": {"leaseTime": o["leaseTime"], "priority": o["priority"],
@@ -145,7 +141,7 @@ def handle_message_detail(ctx: Context, req: Request, pid: str, tx: str) -> Resp
                         "ttl": o["ttl"]},
         "queuePath": f"{q.name}/{p.name}",
         "retryCount": entry.retry_count if entry else None,
-        "status": message_status(ctx.state, m, now, _dead(ctx)), "task": q.task,
+        "status": message_status(m, now, _dead(ctx)), "task": q.task,
         "traceId": m.trace_id, "transactionId": m.tx,
     })
 

@@ -3,8 +3,10 @@
 One attempt claims partition-level leases for (partition, consumer group), reads the messages
 after the group's cursor and answers one of the shapes of §2.2. Leases expire lazily (an
 expired lease is simply free, §3.4); a claim that finds nothing visible releases its lease at
-once but still answers the success shape with the token. Subscription modes are applied to
-named groups on first contact only (§3.6). Long polling is in :func:`handle_pop`.
+once but still answers the success shape with the token. Subscription modes apply to named
+groups while they have no cursor and no stored subscription on the queue (§3.6); the wildcard
+route picks partitions by the stored cursor only, so a new group claims a partition even when
+all its messages predate the subscription. Long polling is in :func:`handle_pop`.
 """
 
 from __future__ import annotations
@@ -98,39 +100,44 @@ def expired_shape(pp: PopParams) -> Dict[str, Any]:
     }
 
 
-def _sub_ts(ctx: Context, pp: PopParams, q: Queue, p: Partition, now_us: int,
-            first_contact: bool) -> Optional[int]:
-    """Subscription start of a named group without a cursor on ``p`` (§3.6), or ``None``."""
-    subs = ctx.state.subs
+def _sub_ts(ctx: Context, pp: PopParams, q: Queue, p: Partition, now_us: int) -> Optional[int]:
+    """Subscription start of a named group without a cursor on ``p`` (§3.6), or ``None``.
+
+    Stored subscription metadata wins; otherwise the request's ``subscriptionFrom`` /
+    ``subscriptionMode`` are stored (for the partition of the route, or ``""`` for the
+    wildcard) and, as the broker does, every other partition holding messages gets a cursor
+    row for the group (touched now, no cursor yet).
+    """
+    state = ctx.state
+    subs = state.subs
     meta = subs.get((pp.group, q.name, p.name)) or subs.get((pp.group, q.name, ""))
     if meta is not None:
         return meta.ts_us
-    if not first_contact:
-        return None
     ts: Optional[int] = None
     mode = ""
-    if pp.sub_from is not None:
-        if pp.sub_from == "now":
-            ts, mode = now_us, "new"
-        else:
-            ts, mode = parse_ts(pp.sub_from, now_us), "timestamp"
-    if ts is None and pp.sub_mode == "new":
+    # An unparsable timestamp means "from the beginning", even with subscriptionMode=new.
+    if pp.sub_from and pp.sub_from != "now":
+        ts, mode = parse_ts(pp.sub_from, now_us), "timestamp"
+    elif pp.sub_from == "now" or pp.sub_mode == "new":
         ts, mode = now_us, "new"
     if ts is None:
         return None
     key = (pp.group, q.name, pp.partition or "")
     subs[key] = SubMeta(pp.group, q.name, pp.partition or "", mode, ts, now_us)
+    for other in q.partitions.values():
+        if other is not p and other.msgs and pp.group not in other.consumers:
+            state.consumer(other, pp.group, now_us).last_consumed_us = now_us
     return ts
 
 
 def _start(ctx: Context, pp: PopParams, q: Queue, p: Partition, c: Optional[Consumer],
-           now_us: int, first_contact: bool) -> Tuple[Optional[Key], bool]:
+           now_us: int) -> Tuple[Optional[Key], bool]:
     """(effective cursor, whether it is a subscription pin) for the group on ``p``."""
     if c is not None and c.cursor is not None:
         return c.cursor, False
     if pp.group == QUEUE_MODE:
         return None, False
-    ts = _sub_ts(ctx, pp, q, p, now_us, first_contact)
+    ts = _sub_ts(ctx, pp, q, p, now_us)
     if ts is None:
         return None, False
     # Pin to the last message created before the subscription instant (a future instant
@@ -173,6 +180,8 @@ def _claim(ctx: Context, pp: PopParams, q: Queue, p: Partition, cursor: Optional
         c.batch_size = n
     else:
         c.release()
+        if pinned:
+            c.last_consumed_us = now_us  # the empty claim's cursor sweep touches the row
 
 
 def _window_ok(q: Queue, p: Partition, now_us: int) -> bool:
@@ -203,15 +212,12 @@ def attempt(ctx: Context, pp: PopParams) -> Tuple[Any, int]:
                 "partitionId": p.id, "queue": q.name, "success": True,
                 "windowBufferActive": True,
             }, 0
-        cursor, pinned = _start(ctx, pp, q, p, c, now_us, c is None)
+        cursor, pinned = _start(ctx, pp, q, p, c, now_us)
         _claim(ctx, pp, q, p, cursor, pinned, pp.batch, token, now, now_us, out)
         return _success(pp.group, token, q, [p], out), len(out)
     if q is None or not q.partitions:
         return _fail("no_available_partition"), 0
     budget = pp.batch if pp.batch > 0 else 1  # §2.2: batch=0 on the wildcard behaves like 1
-    first_contact = pp.group != QUEUE_MODE and not any(
-        pp.group in p.consumers for p in q.partitions.values()
-    )
     parts = list(q.partitions.values())
     # Rotate the starting partition so competing consumers spread over partitions.
     offset = q.rr % len(parts)
@@ -223,13 +229,12 @@ def attempt(ctx: Context, pp: PopParams) -> Tuple[Any, int]:
             continue
         if not _window_ok(q, p, now_us):
             continue
-        cursor, pinned = _start(ctx, pp, q, p, c, now_us, first_contact)
-        if p.after(cursor) >= len(p.msgs):
-            if pinned and cursor is not None:
-                # A start after every message (a future one): the broker pins the group's
-                # cursor on this first contact anyway, so what is pushed later is delivered.
-                state.consumer(p, pp.group, now_us).cursor = cursor
+        # Eligibility reads the group's stored cursor, not its subscription start: a group
+        # without a cursor claims any partition holding messages, even when they all
+        # predate its subscription (the claim then pins the cursor and answers empty).
+        if not p.msgs or (c is not None and p.after(c.cursor) >= len(p.msgs)):
             continue
+        cursor, pinned = _start(ctx, pp, q, p, c, now_us)
         _claim(ctx, pp, q, p, cursor, pinned, budget - len(out), token, now, now_us, out)
         claimed.append(p)
         if len(out) >= budget or len(claimed) >= pp.partitions:

@@ -1,42 +1,64 @@
 """``GET /api/v1/resources/...``: queues, one queue, namespaces, tasks, overview (§2.8).
 
-Counters are computed live (see :mod:`._stats`) instead of lagging behind a statistics job.
+Counters are the settled values of the broker's statistics rows (see :mod:`._stats`), computed
+on request instead of lagging behind the statistics job.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from .._wire import Request, Response
 from ._context import Context
-from ._state import Queue
-from ._stats import partition_stats, sum_stats
+from ._state import Partition, Queue
+from ._stats import PartitionStats, partition_stats, sum_stats
 from ._timefmt import fmt_ms
 
 __all__ = [
-    "handle_namespaces", "handle_overview", "handle_queue", "handle_queues", "handle_tasks",
-    "message_counts", "queue_row", "queue_totals",
+    "fmt_opt",
+    "handle_namespaces",
+    "handle_overview",
+    "handle_queue",
+    "handle_queues",
+    "handle_tasks",
+    "message_counts",
+    "partition_rows",
+    "queue_row",
+    "queue_totals",
 ]
 
 
-def queue_totals(ctx: Context, q: Queue) -> Dict[str, int]:
+def partition_rows(ctx: Context, q: Queue) -> List[Tuple[Partition, PartitionStats]]:
+    """Every partition of ``q`` with its counters, in name order (as the broker lists them)."""
     now = ctx.clock.now()
-    return sum_stats([partition_stats(ctx.state, p, now) for p in q.partitions.values()])
+    return [(p, partition_stats(ctx.state, p, now))
+            for p in sorted(q.partitions.values(), key=lambda p: p.name)]
 
 
-def message_counts(stats: Dict[str, int]) -> Dict[str, int]:
-    """The ``messages`` object of a queue or partition: three of its counters."""
-    return {"pending": stats["pending"], "processing": stats["processing"],
-            "total": stats["total"]}
+def queue_totals(ctx: Context, q: Queue) -> Dict[str, int]:
+    return sum_stats([s.counts for _, s in partition_rows(ctx, q)])
 
 
-def queue_row(ctx: Context, q: Queue) -> Dict[str, Any]:
+def message_counts(stats: Dict[str, int], *, waiting_only: bool = False) -> Dict[str, int]:
+    """The ``messages`` object of a queue listing: three of its counters. ``pending``
+    includes the leased messages, except in ``/resources/queues`` (``waiting_only``)."""
+    pending = stats["pending"]
+    if waiting_only:
+        pending = max(pending - stats["processing"], 0)
+    return {"pending": pending, "processing": stats["processing"], "total": stats["total"]}
+
+
+def queue_row(ctx: Context, q: Queue, *, waiting_only: bool = False) -> Dict[str, Any]:
     """One queue of a listing; ``/resources/queues`` and ``/status/queues`` share the shape."""
     return {
         "createdAt": fmt_ms(q.created_us), "id": q.id, "name": q.name,
         "namespace": q.namespace, "partitions": len(q.partitions), "task": q.task,
-        "messages": message_counts(queue_totals(ctx, q)),
+        "messages": message_counts(queue_totals(ctx, q), waiting_only=waiting_only),
     }
+
+
+def fmt_opt(us: Optional[int]) -> Optional[str]:
+    return fmt_ms(us) if us is not None else None
 
 
 def handle_queues(ctx: Context, req: Request) -> Response:
@@ -44,7 +66,7 @@ def handle_queues(ctx: Context, req: Request) -> Response:
     if failed is not None:
         return failed
     queues = sorted(ctx.state.queues.values(), key=lambda q: q.created_us, reverse=True)
-    return ctx.reply({"queues": [queue_row(ctx, q) for q in queues]})
+    return ctx.reply({"queues": [queue_row(ctx, q, waiting_only=True) for q in queues]})
 
 
 def handle_queue(ctx: Context, req: Request, name: str) -> Response:
@@ -54,22 +76,16 @@ def handle_queue(ctx: Context, req: Request, name: str) -> Response:
     q = ctx.state.queues.get(name)
     if q is None:
         return ctx.reply({"error": "Queue not found"}, 404)
-    now = ctx.clock.now()
-    parts = []
-    stats = []
-    for p in q.partitions.values():
-        s = partition_stats(ctx.state, p, now)
-        stats.append(s)
-        parts.append({
-            "createdAt": fmt_ms(p.created_us), "id": p.id, "name": p.name,
-            "newestMessage": fmt_ms(p.msgs[-1].created_us) if p.msgs else None,
-            "oldestMessage": fmt_ms(p.msgs[0].created_us) if p.msgs else None,
-            "stats": s,
-        })
+    rows = partition_rows(ctx, q)
+    parts = [{
+        "createdAt": fmt_ms(p.created_us), "id": p.id, "name": p.name,
+        "newestMessage": fmt_opt(s.newest_us), "oldestMessage": fmt_opt(s.oldest_us),
+        "stats": s.counts,
+    } for p, s in rows]
     return ctx.reply({
         "createdAt": fmt_ms(q.created_us), "id": q.id, "name": q.name,
         "namespace": q.namespace, "partitions": parts, "task": q.task,
-        "totals": sum_stats(stats),
+        "totals": sum_stats([s.counts for _, s in rows]),
     })
 
 

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Tuple
 from .._wire import Request, Response
 from ._context import Context
 from ._query import get_int, get_param
-from ._resources import message_counts, queue_row, queue_totals
-from ._stats import message_status, sum_stats
+from ._resources import fmt_opt, partition_rows, queue_row, queue_totals
+from ._stats import queue_mode_status, sum_stats
 from ._timefmt import fmt_ms, fmt_s, parse_ts
 
 __all__ = ["STATUS_ROUTES", "handle_analytics", "handle_queue_messages", "handle_status",
@@ -144,22 +144,24 @@ def handle_status_queue(ctx: Context, req: Request, name: str) -> Response:
     q = ctx.state.queues.get(name)
     if q is None:
         return ctx.reply({"error": "Queue not found"}, 404)
-    from ._stats import partition_stats
-
-    now = ctx.clock.now()
     parts, stats = [], []
-    for p in q.partitions.values():
-        s = partition_stats(ctx.state, p, now)
-        stats.append(s)
+    for p, s in partition_rows(ctx, q):
+        stats.append(s.counts)
+        # The broker joins every stats row of the partition with every cursor row, so the
+        # cursor sums are counted once per stats row (one per group).
+        rows = max(len(p.consumers), 1)
+        last = [c.last_consumed_us for c in p.consumers.values()
+                if c.last_consumed_us is not None]
         parts.append({
             "id": p.id, "name": p.name, "createdAt": fmt_ms(p.created_us),
-            "messages": message_counts(s),
-            "stats": s,
-            "cursor": {"totalConsumed": sum(c.total_consumed for c in p.consumers.values()),
-                       "batchesConsumed": sum(c.batches for c in p.consumers.values())},
-            "lastActivity": fmt_ms(p.last_activity_us),
-            "oldestMessage": fmt_ms(p.msgs[0].created_us) if p.msgs else None,
-            "newestMessage": fmt_ms(p.msgs[-1].created_us) if p.msgs else None,
+            "messages": s.counts,
+            "stats": s.counts,
+            "cursor": {
+                "totalConsumed": rows * sum(c.total_consumed for c in p.consumers.values()),
+                "batchesConsumed": rows * sum(c.batches for c in p.consumers.values())},
+            "lastActivity": fmt_opt(max(last) if last else None),
+            "oldestMessage": fmt_opt(s.oldest_us),
+            "newestMessage": fmt_opt(s.newest_us),
         })
     o = q.options
     t = sum_stats(stats)
@@ -171,7 +173,7 @@ def handle_status_queue(ctx: Context, req: Request, name: str) -> Response:
                              "maxQueueSize": o["maxSize"],
                              "deadLetterQueue": o["deadLetterQueue"]}},
         "partitions": parts,
-        "totals": {"messages": message_counts(t), **t},
+        "totals": {"messages": t, **t},
     })
 
 
@@ -185,12 +187,13 @@ def handle_queue_messages(ctx: Context, req: Request, name: str) -> Response:
     if q is None:
         return ctx.reply([])
     now = ctx.clock.now()
+    dead = {id(e.message) for e in ctx.state.dlq}
     msgs = sorted((m for p in q.partitions.values() for m in p.msgs),
                   key=lambda m: m.key, reverse=True)
     return ctx.reply([{
         "id": m.id, "transactionId": m.tx, "partitionId": m.partition.id,
         "queuePath": f"{q.name}/{m.partition.name}", "queue": q.name,
-        "partition": m.partition.name, "status": message_status(ctx.state, m, now),
+        "partition": m.partition.name, "status": queue_mode_status(m, now, dead),
         "createdAt": fmt_ms(m.created_us),
     } for m in msgs])
 
@@ -214,23 +217,73 @@ def _trunc(us: int, unit: str) -> int:
     return int(d.timestamp() * 1_000_000)
 
 
+_ANALYTICS_SQL = """WITH time_buckets AS (
+        SELECT generate_series(
+            date_trunc(v_interval, v_from_ts),
+            date_trunc(v_interval, v_to_ts),
+            v_bucket_width
+        ) as bucket
+    ),
+    message_buckets AS (
+        SELECT
+            date_trunc(v_interval, m.created_at) as bucket,
+            COUNT(*) as message_count
+        FROM queen.messages m
+        JOIN queen.partitions p ON p.id = m.partition_id
+        JOIN queen.queues q ON q.id = p.queue_id
+        WHERE m.created_at >= v_from_ts AND m.created_at <= v_to_ts
+          AND (v_queue IS NULL OR q.name = v_queue)
+          AND (v_namespace IS NULL OR q.namespace = v_namespace)
+          AND (v_task IS NULL OR q.task = v_task)
+        GROUP BY date_trunc(v_interval, m.created_at)
+    )
+    SELECT jsonb_build_object(
+        'dataPoints', COALESCE((
+            SELECT jsonb_agg(
+                jsonb_build_object(
+                    'timestamp', to_char(tb.bucket, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                    'messages', COALESCE(mb.message_count, 0)
+                ) ORDER BY tb.bucket
+            )
+            FROM time_buckets tb
+            LEFT JOIN message_buckets mb ON mb.bucket = tb.bucket
+        ), '[]'::jsonb),
+        'interval', v_interval,
+        'from', to_char(v_from_ts, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'to', to_char(v_to_ts, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    )"""
+
+#: Series step per interval; the procedure steps any other unit by one hour.
+_STEP_US = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
+
+
 def handle_analytics(ctx: Context, req: Request) -> Response:
+    """Messages created per ``interval`` bucket, every bucket of the window listed (zeros
+    included): a series from the truncated ``from`` to the truncated ``to``."""
     interval = get_param(req.query, "interval") or "hour"
     failed = ctx.fault("status")
     if failed is not None:
         return failed
-    if interval.lower() not in _UNITS:
-        return ctx.reply({"error": f'ERROR:  unit "{interval}" not recognized for type '
-                                   "timestamp with time zone\n", "success": False}, 500)
+    unit = interval.lower()
+    if unit not in _UNITS:
+        error = (f'ERROR:  unit "{interval}" not recognized for type timestamp with time zone'
+                 f'\nCONTEXT:  SQL statement "{_ANALYTICS_SQL}"\nPL/pgSQL function '
+                 "queen.get_analytics_v1(jsonb) line 27 at SQL statement\n")
+        return ctx.reply({"error": error, "success": False}, 500)
     start, end = _window(ctx, req, 86400)
     counts: Dict[int, int] = {}
     for n in _filtered(ctx, req):
         for p in ctx.state.queues[n].partitions.values():
             for m in p.msgs:
                 if start <= m.created_us <= end:
-                    b = _trunc(m.created_us, interval.lower())
+                    b = _trunc(m.created_us, unit)
                     counts[b] = counts.get(b, 0) + 1
-    points = [{"timestamp": fmt_ms(b), "messages": counts[b]} for b in sorted(counts)]
+    step = _STEP_US.get(interval, 3_600_000_000)
+    bucket, last = _trunc(start, unit), _trunc(end, unit)
+    points = []
+    while bucket <= last:
+        points.append({"messages": counts.get(bucket, 0), "timestamp": fmt_ms(bucket)})
+        bucket += step
     return ctx.reply({"dataPoints": points, "interval": interval, "from": fmt_ms(start),
                       "to": fmt_ms(end)})
 
@@ -245,16 +298,34 @@ def _simple(keys: Dict[str, Any]) -> Any:
         if "timeRange" in body:
             body["timeRange"] = _range(start, end)
         if "timestamp" in body:
-            body["timestamp"] = fmt_s(ctx.clock.now_us())
+            body["timestamp"] = fmt_ms(ctx.clock.now_us())
         return ctx.reply(body)
     return handler
 
 
 def _queue_lag(ctx: Context, req: Request) -> Response:
+    """A JSON list of per-queue, per-minute pop-lag rows, newest minute first.
+
+    The broker writes a row for each minute a queue was active; the engine lists the minutes
+    in which a queue was created or received messages. Lag figures are worker samples the
+    engine does not take: zero.
+    """
     failed = ctx.fault("status")
     if failed is not None:
         return failed
-    return ctx.reply([])
+    start, end = _window(ctx, req, 3600)
+    queue = get_param(req.query, "queue")
+    rows: List[Tuple[int, str]] = []
+    for q in ctx.state.queues.values():
+        if queue is not None and q.name != queue:
+            continue
+        minutes = {q.created_us // _MIN * _MIN}
+        minutes.update(m.created_us // _MIN * _MIN
+                       for p in q.partitions.values() for m in p.msgs)
+        rows.extend((b, q.name) for b in minutes if start <= b <= end)
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    return ctx.reply([{"avgLagMs": 0, "bucketTime": fmt_s(b), "maxLagMs": 0, "popCount": 0,
+                       "queueName": name} for b, name in rows])
 
 
 _ZERO_SUMMARY = {k: 0 for k in (
@@ -280,8 +351,13 @@ STATUS_ROUTES: List[Tuple[str, Any]] = [
         "totals": {"completedRetentionMsgs": 0, "eventCount": 0, "evictionMsgs": 0,
                    "retentionMsgs": 0, "totalMsgs": 0}})),
     ("/analytics/postgres-stats", _simple({
-        "timestamp": None, "database": {}, "databaseCache": {}, "tableCache": [],
-        "indexCache": [], "cacheSummary": {}, "deadTuples": [], "hotUpdates": [],
-        "activeQueries": [], "autovacuumStatus": [], "bufferConfig": {}, "bufferUsage": {},
-        "tableSizes": []})),
+        "timestamp": None, "database": "queen",
+        "databaseCache": {"cacheHitRatio": 0, "cacheHits": 0, "database": "queen",
+                          "diskReads": 0},
+        "tableCache": [], "indexCache": [],
+        "cacheSummary": {k: {"cacheHits": 0, "diskReads": 0, "hitRatio": 0}
+                         for k in ("indexes", "tables")},
+        "deadTuples": [], "hotUpdates": [], "activeQueries": [], "autovacuumStatus": [],
+        "bufferConfig": {"sharedBuffers": "0", "sharedBuffersSize": "0 MB"},
+        "bufferUsage": [], "tableSizes": []})),
 ]

@@ -38,10 +38,14 @@ def fmt_s(us: int) -> str:
 
 
 def fmt_pg(us: int) -> str:
-    """``2026-11-27T20:35:32.104006+00:00`` (streams state ``updated_at``)."""
+    """``2026-11-27T20:35:32.104006+00:00`` (streams state ``updated_at``).
+
+    PostgreSQL drops the fraction's trailing zeros: 104500 µs is ``.1045``, none is no
+    fraction at all.
+    """
     d = _dt(us)
     if d.microsecond:
-        return d.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond:06d}".rstrip("0") + "+00:00"
     return d.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 

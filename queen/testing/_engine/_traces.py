@@ -1,8 +1,9 @@
 """Traces: record, read by message, by name, list names (spec §2.11, §3.14, Q30).
 
-The by-name read has the LIMIT/OFFSET-after-aggregation bug: every trace when ``offset`` is
-0, ``"traces": null`` otherwise; the names list paginates properly. ``worker_id`` is the
-number of the listener that recorded the trace, as a string.
+Both reads list traces oldest first (the order they were recorded), each with its names
+sorted and without repeats. The by-name read has the LIMIT/OFFSET-after-aggregation bug:
+every trace when ``offset`` is 0, ``"traces": null`` otherwise; the names list paginates
+properly. ``worker_id`` is the number of the listener that recorded the trace, as a string.
 """
 
 from __future__ import annotations
@@ -19,13 +20,6 @@ from ._timefmt import fmt_ms
 
 __all__ = ["handle_trace_names", "handle_trace_post", "handle_traces_by_message",
            "handle_traces_by_name"]
-
-
-def _uuid_failure(value: str) -> DbFailure:
-    return DbFailure.sql(
-        f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
-        f"CONTEXT:  unnamed portal parameter $1 = '{value}'\n"
-    )
 
 
 def handle_trace_post(ctx: Context, req: Request, node: int) -> Response:
@@ -57,12 +51,12 @@ def handle_trace_post(ctx: Context, req: Request, node: int) -> Response:
     if failed is not None:
         return failed
     if not is_uuid(pid):
-        raise _uuid_failure(pid)
+        raise DbFailure.bad_uuid_parameter(pid)
     p = ctx.state.partitions.get(pid)
     msg = p.by_tx.get(tx) if p is not None else None
     if msg is None:
         return ctx.reply({"error": "Message not found", "success": False}, 500)
-    t = Trace(msg, group, event, body["data"], names, str(node), ctx.stamp())
+    t = Trace(msg, group, event, body["data"], sorted(set(names)), str(node), ctx.stamp())
     ctx.state.traces.append(t)
     return ctx.reply({"success": True, "traceId": t.id})
 
@@ -72,7 +66,7 @@ def handle_traces_by_message(ctx: Context, req: Request, pid: str, tx: str) -> R
     if failed is not None:
         return failed
     if not is_uuid(pid):
-        raise _uuid_failure(pid)
+        raise DbFailure.bad_uuid_parameter(pid)
     rows = [{
         "consumer_group": t.group, "created_at": fmt_ms(t.created_us), "data": t.data,
         "event_type": t.event_type, "id": t.id, "trace_names": t.names, "worker_id": t.worker,
@@ -92,7 +86,7 @@ def handle_traces_by_name(ctx: Context, req: Request, raw_name: str) -> Response
     rows: Any = None
     if offset < 1:
         rows = []
-        for t in sorted(matches, key=lambda t: t.created_us, reverse=True):
+        for t in matches:
             m = t.message
             rows.append({
                 "consumer_group": t.group, "created_at": fmt_ms(t.created_us), "data": t.data,

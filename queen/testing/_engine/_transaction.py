@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+import orjson
+
 from .._wire import Request, Response
 from ._context import Context
 from ._ids import is_uuid, uuid4
@@ -50,6 +52,11 @@ def _item(raw: Any, payload_key_fallback: bool) -> Item:
         tx if isinstance(tx, str) else None,
         trace if isinstance(trace, str) and trace else None,
     )
+
+
+def _text(value: Any) -> str:
+    """A JSON value as PostgreSQL's ``->>`` reads it: strings bare, the rest as JSON."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _run(ctx: Context, ops: List[Any], results: List[Dict[str, Any]]) -> None:
@@ -100,7 +107,11 @@ def _run(ctx: Context, ops: List[Any], results: List[Dict[str, Any]]) -> None:
             if not o.success:
                 raise _Abort("ACK operation failed: " + (o.error or "Unknown error"))
         else:
-            raise _Abort(f"Unknown operation type: {'' if kind is None else kind}")
+            # The failing operation is listed too; ->> renders a missing type as "null".
+            text = "Unknown operation type: " + ("null" if kind is None else _text(kind))
+            results.append({"error": text, "index": len(results), "success": False,
+                            "type": None if kind is None else _text(kind)})
+            raise _Abort(text)
 
 
 def handle_transaction(ctx: Context, req: Request) -> Response:

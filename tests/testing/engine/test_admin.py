@@ -269,7 +269,9 @@ async def test_status_endpoints(api):
     assert month["dataPoints"] == [{"messages": 1, "timestamp": "2027-01-01T00:00:00.000Z"}]
     bad = await api.get("/api/v1/status/analytics", "interval=bogus")
     assert bad["success"] is False and 'unit "bogus" not recognized' in bad["error"]
-    assert isinstance(await api.get("/api/v1/analytics/queue-lag"), type(None))
+    lag = await api.get("/api/v1/analytics/queue-lag")
+    assert isinstance(lag, list) and lag[0]["queueName"] == "q"
+    assert set(lag[0]) == {"avgLagMs", "bucketTime", "maxLagMs", "popCount", "queueName"}
     for path, keys in [
         ("system-metrics", {"replicas", "bucketMinutes", "pointCount", "replicaCount",
                             "timeRange"}),

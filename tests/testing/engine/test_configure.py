@@ -95,6 +95,9 @@ async def test_delete_keeps_subscription_metadata_q26(api):
     await api.pop("rq", query="consumerGroup=g&subscriptionFrom=2099-01-01T00:00:00Z")
     await api.delete("/api/v1/resources/queues/rq")
     await api.push("rq", "new")
+    # The inherited 2099 subscription: the first claim pins the cursor past "new"...
+    claimed = await api.pop("rq", query="consumerGroup=g")
+    assert claimed["messages"] == [] and claimed["partitionsClaimed"] == 1
     assert (await api.pop("rq", query="consumerGroup=g"))["error"] == "no_available_partition"
     fresh = await api.pop("rq", query="consumerGroup=fresh")
     assert [m["data"] for m in fresh["messages"]] == ["new"]

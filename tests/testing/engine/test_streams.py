@@ -167,3 +167,20 @@ async def test_state_get_validation_and_float_window(api):
     r = await api.post("/streams/v1/state/get", {"query_id": qid, "partition_id": pid,
                                                  "ripe_at_or_before": 9000.0})
     assert r["success"] is False
+
+
+@pytest.mark.parametrize(
+    ("us", "text"),
+    [
+        (1_795_811_732_104_006, "2026-11-27T20:35:32.104006+00:00"),
+        (1_795_811_732_104_500, "2026-11-27T20:35:32.1045+00:00"),
+        (1_795_811_732_100_000, "2026-11-27T20:35:32.1+00:00"),
+        (1_795_811_732_000_000, "2026-11-27T20:35:32+00:00"),
+    ],
+)
+def test_state_updated_at_is_postgresql_native_form(us: int, text: str) -> None:
+    # PostgreSQL drops the fraction's trailing zeros; the real broker's state rows show it
+    # whenever the microseconds end in 0.
+    from queen.testing._engine._timefmt import fmt_pg
+
+    assert fmt_pg(us) == text

@@ -109,7 +109,9 @@ async def test_completed_creates_cursor_row(api):
 
 async def test_unknown_operation_type(api):
     res = await api.post("/api/v1/transaction", {"operations": [{"type": "frob"}]})
-    assert res == {"error": "Unknown operation type: frob", "results": [], "success": False,
+    assert res == {"error": "Unknown operation type: frob", "success": False,
+                   "results": [{"error": "Unknown operation type: frob", "index": 0,
+                                "success": False, "type": "frob"}],
                    "transactionId": res["transactionId"]}
 
 

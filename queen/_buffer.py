@@ -48,9 +48,9 @@ from ._transport import RawResponse
 __all__ = ["REQUEST_BYTES", "REQUEST_MESSAGES", "BufferManager"]
 
 # The per-request cap. Measured against a real 0.15 broker (bench/RESULTS.md, "Buffered
-# producer: request size"; python -m bench.buffer_cap): a push costs about 8 ms plus 55 us
-# per message, and bodies move at up to ~17 MB/s, so one request in flight gets ~98% of its
-# messages/s ceiling at 1000 messages and ~97% of its MB/s at 1 MiB; larger requests add
+# producer: request size"; python -m bench.buffer_cap): a push costs about 7 ms plus 55 us
+# per message, and bodies move at up to ~17 MB/s, so one request in flight gets ~96% of its
+# messages/s ceiling at 1000 messages and its best MB/s at 1 MiB; larger requests add
 # latency (and resend cost after a failure) for little more. A larger message_count still
 # sends that many per request.
 REQUEST_MESSAGES = 1000

@@ -100,25 +100,28 @@ async def test_pushes_during_a_flush_go_out_together_in_the_next_request(
 async def test_fewer_than_message_count_after_a_flush_wait_for_the_time_trigger(
     any_broker: BrokerHandle,
 ) -> None:
-    # What accumulated below message_count is not sent the moment the flight lands: its
-    # time_millis deadline (from its oldest item) still applies.
+    # A request takes all that is buffered when it leaves (13 here, not message_count), but
+    # what accumulates below message_count during its flight is not sent the moment it lands:
+    # its time_millis deadline (from its oldest item) still applies.
     name = any_broker.name("bacc-t")
     async with _proxied(any_broker) as (proxy, queen):
-        qb = queen.queue(name).partition("p").buffer({"message_count": 10, "time_millis": 300})
+        qb = queen.queue(name).partition("p").buffer(
+            {"message_count": 10, "time_millis": 300, "max_size": 100}
+        )
         proxy.hold(PUSH)
         for i in range(13):
             await qb.push({"data": i})
         await _until(lambda: proxy.held == 1)
-        assert _pushed(proxy) == []
+        for i in range(13, 16):
+            await qb.push({"data": i})  # during the flight
         proxy.release()
         await _until(lambda: len(_pushed(proxy)) == 1)
         assert _pushed(proxy) == [list(range(13))]
-        await qb.push({"data": 13})
         await asyncio.sleep(0.05)
-        assert len(_pushed(proxy)) == 1  # one message, far from its deadline
+        assert len(_pushed(proxy)) == 1  # three messages, far from their deadline
         await _until(lambda: len(_pushed(proxy)) == 2)
-        assert _pushed(proxy)[1] == [13]
-    assert await _drain(any_broker.url, name, "p") == list(range(14))
+        assert _pushed(proxy)[1] == [13, 14, 15]
+    assert await _drain(any_broker.url, name, "p") == list(range(16))
 
 
 async def test_a_request_carries_at_most_the_cap(any_broker: BrokerHandle) -> None:

@@ -73,6 +73,18 @@ async def _proxied(broker: BrokerHandle) -> AsyncIterator[Tuple[FaultProxy, Quee
             await queen.close()
 
 
+async def _around_a_flight(proxy: FaultProxy, qb: Any, first: range, during: range) -> None:
+    """Push ``first`` one by one, hold the request that takes them, push ``during`` while it
+    is in flight, then let it through."""
+    proxy.hold(PUSH)
+    for i in first:
+        await qb.push({"data": i})
+    await _until(lambda: proxy.held == 1)
+    for i in during:
+        await qb.push({"data": i})
+    proxy.release()
+
+
 # -- accumulation ---------------------------------------------------------------------------
 
 
@@ -84,13 +96,7 @@ async def test_pushes_during_a_flush_go_out_together_in_the_next_request(
         qb = queen.queue(name).partition("p").buffer(
             {"message_count": 10, "time_millis": None, "max_size": 100}
         )
-        proxy.hold(PUSH)
-        for i in range(10):
-            await qb.push({"data": i})
-        await _until(lambda: proxy.held == 1)  # the first ten are in flight
-        for i in range(10, 45):
-            await qb.push({"data": i})
-        proxy.release()
+        await _around_a_flight(proxy, qb, range(10), range(10, 45))
         await _until(lambda: queen.get_buffer_stats()["totalBufferedMessages"] == 0)
         assert _pushed(proxy) == [list(range(10)), list(range(10, 45))]
         assert queen.get_buffer_stats()["flushesPerformed"] == 2
@@ -108,13 +114,7 @@ async def test_fewer_than_message_count_after_a_flush_wait_for_the_time_trigger(
         qb = queen.queue(name).partition("p").buffer(
             {"message_count": 10, "time_millis": 300, "max_size": 100}
         )
-        proxy.hold(PUSH)
-        for i in range(13):
-            await qb.push({"data": i})
-        await _until(lambda: proxy.held == 1)
-        for i in range(13, 16):
-            await qb.push({"data": i})  # during the flight
-        proxy.release()
+        await _around_a_flight(proxy, qb, range(13), range(13, 16))
         await _until(lambda: len(_pushed(proxy)) == 1)
         assert _pushed(proxy) == [list(range(13))]
         await asyncio.sleep(0.05)

@@ -1,15 +1,23 @@
 """Client-side push buffers: bounded, ordered, lossless (client contract §5.7, D11).
 
 One buffer per address ``"<queue>/<partition>"``. Items arrive already encoded (the codec
-ran in ``push()``), wait in a compiled :class:`ItemQueue`, and leave in chunks of at most
-``message_count`` as ordinary ``POST /api/v1/push`` requests.
+ran in ``push()``), wait in a compiled :class:`ItemQueue`, and leave as ordinary
+``POST /api/v1/push`` requests.
 
-* Admission: an item enters while the buffer holds fewer than ``max_size`` messages and its
-  bytes fit in ``max_bytes`` (an oversized item only enters an empty buffer); otherwise
-  ``push()`` waits, producers admitted in FIFO order (backpressure).
+* Admission: an item enters while the buffer holds (waiting or in flight) fewer than
+  ``max_size`` messages and its bytes fit in ``max_bytes`` (an oversized item only enters an
+  empty buffer); otherwise ``push()`` waits, producers admitted in FIFO order
+  (backpressure). ``max_size`` defaults to ``4 * message_count``, and to at least two
+  requests of the cap below: one in flight while the next accumulates.
 * Triggers: the first item into an empty buffer arms a ``time_millis`` deadline (none when
   ``time_millis`` is None); reaching ``message_count`` flushes at once. Options are checked
   by ``queen._buffer_options`` when ``buffer()`` is called.
+* Batching with load: a request carries everything buffered when it leaves, up to
+  ``REQUEST_MESSAGES`` messages and ``REQUEST_BYTES`` bytes of items (never fewer than
+  ``message_count`` messages while that many wait, and always one). So while one request is
+  in flight, what arrives accumulates and goes out together in the next, as soon as the
+  flight lands if a trigger is due by then: batches grow with the load instead of a round
+  trip capping throughput at ``message_count`` per round trip.
 * One request in flight per address keeps order. ``queued``/``duplicate``/``buffered``
   entries are done; ``failed`` entries, error bodies and retriable transport errors put the
   affected items back at the front and retry after ``retry_delay_millis`` (items keep their
@@ -37,7 +45,16 @@ from ._logging import ClientLogger
 from ._speedups import Chunk, ItemQueue
 from ._transport import RawResponse
 
-__all__ = ["BufferManager"]
+__all__ = ["REQUEST_BYTES", "REQUEST_MESSAGES", "BufferManager"]
+
+# The per-request cap. Measured against a real 0.15 broker (bench/RESULTS.md, "Buffered
+# producer: request size"; python -m bench.buffer_cap): a push costs about 7 ms plus 55 us
+# per message, and bodies move at up to ~17 MB/s, so one request in flight gets ~96% of its
+# messages/s ceiling at 1000 messages and its best MB/s at 1 MiB; larger requests add
+# latency (and resend cost after a failure) for little more. A larger message_count still
+# sends that many per request.
+REQUEST_MESSAGES = 1000
+REQUEST_BYTES = 1 << 20
 
 
 class _Buffer:
@@ -53,6 +70,7 @@ class _Buffer:
         "items",
         "limit_bytes",
         "limit_count",
+        "limit_request",
         "limit_size",
         "options",
         "sending",
@@ -68,7 +86,7 @@ class _Buffer:
         self.address = address
         self.options = options
         self.source: Optional[Dict[str, Any]] = None  # the caller's options, before defaults
-        self.limit_size = self.limit_bytes = self.limit_count = 0
+        self.limit_size = self.limit_bytes = self.limit_count = self.limit_request = 0
         self.set_limits()
         self.admitting = 0  # producers inside the locked admission path
         self.items = ItemQueue()
@@ -91,8 +109,15 @@ class _Buffer:
         # Read once per options change, not once per admitted item.
         size = self.options.get("max_size")
         self.limit_count = int(self.options["message_count"])
-        self.limit_size = int(size) if size else 4 * self.limit_count
+        self.limit_request = max(self.limit_count, REQUEST_MESSAGES)
+        self.limit_size = (
+            int(size) if size else max(4 * self.limit_count, 2 * REQUEST_MESSAGES)
+        )
         self.limit_bytes = int(self.options["max_bytes"])
+
+    def take_request(self) -> Chunk:
+        """The oldest items for one push request: what is buffered, up to the cap."""
+        return self.items.take(self.limit_request, REQUEST_BYTES, self.limit_count)
 
     def has_room(self, item_size: int) -> bool:
         held = len(self.items) + self.flight_count
@@ -331,9 +356,8 @@ class BufferManager:
                 async with buf.sending:
                     pass
                 continue
-            count = int(buf.options["message_count"])
             due = buf.deadline is not None and loop.time() >= buf.deadline - _CLOCK_SLACK
-            full = len(buf.items) >= count or buf.waiting > 0
+            full = len(buf.items) >= buf.limit_count or buf.waiting > 0
             if not (due or full or self._closing):
                 buf.wake.clear()
                 await buf.wake.wait()
@@ -341,7 +365,7 @@ class BufferManager:
             async with buf.sending:
                 if not len(buf.items):
                     break
-                ok = await self._send_chunk(buf, count, raise_errors=False)
+                ok = await self._send_chunk(buf, raise_errors=False)
             if not ok:
                 await asyncio.sleep(float(buf.options["retry_delay_millis"]) / 1000.0)
                 continue
@@ -367,9 +391,9 @@ class BufferManager:
         if self._buffers.get(buf.address) is buf:
             del self._buffers[buf.address]
 
-    async def _send_chunk(self, buf: _Buffer, count: int, *, raise_errors: bool) -> bool:
-        """Send the oldest ≤ ``count`` items once; True when nothing needs a retry."""
-        chunk = buf.items.take(count)
+    async def _send_chunk(self, buf: _Buffer, *, raise_errors: bool) -> bool:
+        """Send one request of the oldest items once; True when nothing needs a retry."""
+        chunk = buf.take_request()
         flight = self._in_flight.setdefault(buf.address, [0, 0])
         flight[0] += chunk.count
         flight[1] += chunk.nbytes
@@ -489,9 +513,7 @@ class BufferManager:
                 async with buf.sending:
                     if not len(buf.items):
                         break
-                    await self._send_chunk(
-                        buf, int(buf.options["message_count"]), raise_errors=True
-                    )
+                    await self._send_chunk(buf, raise_errors=True)
         finally:
             if len(buf.items):
                 self._rearm_after_send(buf)

@@ -8,7 +8,15 @@ next ``count`` requests whose path starts with a prefix:
 * :meth:`FaultProxy.drop_answer`: the request is relayed and the broker's whole answer read
   (so the broker did the work), then the client's connection is closed without it;
 * :meth:`FaultProxy.error`: the request never reaches the broker; the client gets an error
-  status at once.
+  status at once;
+
+and, for every request whose path starts with a prefix until cleared:
+
+* :meth:`FaultProxy.hold`: the request waits in the proxy until :meth:`FaultProxy.release`
+  (a request "in flight" for as long as a test needs); :attr:`FaultProxy.held` counts them;
+* :meth:`FaultProxy.delay`: the request is relayed ``seconds`` late (a slow broker).
+
+:attr:`FaultProxy.bodies` records the body of every request relayed to the broker, in order.
 
 Bodies are framed by Content-Length, as both brokers frame them.
 """
@@ -46,6 +54,11 @@ class FaultProxy:
         self._rules: List[List[object]] = []  # [kind, path prefix, remaining count, status]
         self._tasks: Set[asyncio.Task] = set()
         self._writers: Set[asyncio.StreamWriter] = set()
+        self._holds: List[str] = []  # path prefixes held until release()
+        self._released = asyncio.Event()
+        self._delays: List[Tuple[str, float]] = []
+        self.held = 0  # requests waiting in the proxy right now
+        self.bodies: List[Tuple[str, bytes]] = []  # (path, body) relayed, in order
         self.dropped: List[str] = []  # request lines whose answer was lost
         self.refused: List[str] = []  # request lines answered with an error instead
         self.url = ""
@@ -74,9 +87,36 @@ class FaultProxy:
         without relaying them."""
         self._rules.append(["error", path, count, status])
 
+    def hold(self, path: str) -> None:
+        """Keep requests whose path starts with ``path`` from the broker until release()."""
+        self._holds.append(path)
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let held requests (and later ones) through."""
+        self._holds.clear()
+        self._released.set()
+
+    def delay(self, path: str, seconds: float) -> None:
+        """Relay requests whose path starts with ``path`` ``seconds`` late."""
+        self._delays.append((path, seconds))
+
     def clear(self) -> None:
         """Relay everything unchanged from now on."""
         self._rules.clear()
+        self._delays.clear()
+        self.release()
+
+    async def _wait_turn(self, path: str) -> None:
+        while any(path.startswith(prefix) for prefix in self._holds):
+            self.held += 1
+            try:
+                await self._released.wait()
+            finally:
+                self.held -= 1
+        pause = sum(seconds for prefix, seconds in self._delays if path.startswith(prefix))
+        if pause:
+            await asyncio.sleep(pause)
 
     def _take(self, request_line: bytes) -> Optional[List[object]]:
         parts = request_line.split(b" ")
@@ -110,6 +150,9 @@ class FaultProxy:
                     )
                     await writer.drain()
                     continue
+                path = request_line.split(b" ")[1].decode() if b" " in request_line else ""
+                await self._wait_turn(path)
+                self.bodies.append((path, request[1]))
                 up_writer.write(request[0] + request[1])
                 await up_writer.drain()
                 answer = await _read_message(up_reader)

@@ -144,12 +144,23 @@ cdef class ItemQueue:
             return None
         return <object>self._arrivals[self._head]
 
-    def take(self, Py_ssize_t n):
+    def take(self, Py_ssize_t n, max_bytes=None, Py_ssize_t min_count=1):
         cdef Py_ssize_t count = n if n < self._size else self._size
-        cdef Py_ssize_t i, j, total = 0
+        cdef Py_ssize_t i, j, total = 0, limit, floor
         cdef list items, arrivals
         if count < 0:
             count = 0
+        if max_bytes is not None:
+            # Stop before the item that would pass max_bytes, once min_count (>= 1) are in.
+            limit = max_bytes
+            floor = min_count if min_count > 1 else 1
+            for i in range(count):
+                j = (self._head + i) & (self._cap - 1)
+                if i >= floor and total + self._sizes[j] > limit:
+                    count = i
+                    break
+                total += self._sizes[j]
+            total = 0
         items = PyList_New(count)
         arrivals = PyList_New(count)
         for i in range(count):

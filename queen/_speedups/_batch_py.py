@@ -8,6 +8,7 @@ joins bytes: no Python dict is walked again after admission.
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 from typing import Deque, List, Optional, Sequence, Tuple
 
 __all__ = ["Chunk", "ItemQueue"]
@@ -68,9 +69,22 @@ class ItemQueue:
         """Admission time of the front item, or None when empty."""
         return self._arrivals[0] if self._arrivals else None
 
-    def take(self, n: int) -> Chunk:
-        """Remove and return up to ``n`` items from the front."""
-        count = min(n, len(self._items))
+    def take(self, n: int, max_bytes: Optional[int] = None, min_count: int = 1) -> Chunk:
+        """Remove and return up to ``n`` items from the front.
+
+        With ``max_bytes``, stop before the item that would bring the chunk's summed size
+        past it, once ``min_count`` items (at least one) are taken: a push request grows up to
+        a byte cap but always carries its first item, however large.
+        """
+        count = max(0, min(n, len(self._items)))
+        if max_bytes is not None:
+            floor = max(min_count, 1)
+            total = 0
+            for i, item in enumerate(islice(self._items, count)):
+                if i >= floor and total + len(item) > max_bytes:
+                    count = i
+                    break
+                total += len(item)
         items = [self._items.popleft() for _ in range(count)]
         arrivals = [self._arrivals.popleft() for _ in range(count)]
         size = sum(map(len, items))

@@ -51,14 +51,17 @@ async def test_flush_on_time(e2e: E2E) -> None:
     await eventually(lambda: count_is(client, q, 3), timeout=3)
 
 
-async def test_chunks_are_at_most_message_count(e2e: E2E) -> None:
+async def test_a_flush_sends_what_is_buffered_up_to_the_request_cap(e2e: E2E) -> None:
+    from queen._buffer import REQUEST_MESSAGES
+
     client, q = e2e.client, e2e.name("bchunk")
-    await client.queue(q).buffer({"message_count": 4, "time_millis": 60000}).push(
-        [{"data": {"i": i}} for i in range(10)]
-    )
+    total = 2 * REQUEST_MESSAGES + 7
+    await client.queue(q).buffer(
+        {"message_count": 4, "time_millis": 60000, "max_size": total}
+    ).push([{"data": {"i": i}} for i in range(total)])
     await client.queue(q).flush_buffer()
-    assert [d["i"] for d in await stored(client, q)] == list(range(10))
-    assert client.get_buffer_stats()["flushesPerformed"] == 3
+    assert [d["i"] for d in await stored(client, q)] == list(range(total))
+    assert client.get_buffer_stats()["flushesPerformed"] == 3  # 1000, 1000, 7
 
 
 async def test_stats_and_manual_flushes(e2e: E2E) -> None:

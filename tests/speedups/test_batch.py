@@ -48,6 +48,25 @@ def test_fifo_take_and_accounting(batch: ModuleType) -> None:
     assert q.nbytes == 0
 
 
+def test_take_up_to_a_byte_limit(batch: ModuleType) -> None:
+    q = batch.ItemQueue()
+    q.extend([b"aaaa", b"bb", b"cccccc", b"d"], 1.0)
+    chunk = q.take(10, 6)
+    assert (chunk.items, chunk.nbytes) == ([b"aaaa", b"bb"], 6)  # "cccccc" would pass 6
+    assert q.nbytes == 7 and q.oldest_arrival() == 1.0
+    assert q.take(10, 3).items == [b"cccccc"]  # the first item goes, however large
+    assert q.take(10, None).items == [b"d"]  # None: no byte limit
+    q.extend([b"11", b"22", b"33", b"44"], 2.0)
+    assert q.take(10, 3, 3).items == [b"11", b"22", b"33"]  # min_count goes regardless
+    assert q.take(10, 0, 0).items == [b"44"]  # at least one item
+    q.extend([b"55", b"66", b"77"], 3.0)
+    assert q.take(2, 100, 5).items == [b"55", b"66"]  # n still caps
+    assert q.take(0, 100).items == [] and q.take(-1, 100, 3).items == []
+    assert q.take(5, 2).items == [b"77"]
+    assert len(q) == 0 and q.nbytes == 0
+    assert q.take(5, 10).items == []
+
+
 def test_requeue_puts_chunk_back_in_front(batch: ModuleType) -> None:
     q = batch.ItemQueue()
     q.extend([b"1", b"22", b"333"], 1.0)
@@ -132,6 +151,11 @@ operations = st.lists(
             st.just("extend"), st.lists(st.binary(max_size=6), max_size=40), st.floats(0, 100)
         ),
         st.tuples(st.just("take"), st.integers(-2, 60), st.none()),
+        st.tuples(
+            st.just("take"),
+            st.integers(-2, 60),
+            st.tuples(st.integers(0, 40), st.integers(-1, 8)),
+        ),
         st.tuples(st.just("requeue"), st.none(), st.none()),
     ),
     max_size=60,
@@ -157,9 +181,17 @@ def test_item_queue_against_model(ops: List[Tuple[str, Any, Any]]) -> None:
             model.extend((a, arrived) for a in arg)
         elif op == "take":
             count = max(0, min(arg, len(model)))
+            if arrived is not None:  # (max_bytes, min_count)
+                max_bytes, min_count = arrived
+                total = 0
+                for k in range(count):
+                    if k >= max(min_count, 1) and total + len(model[k][0]) > max_bytes:
+                        count = k
+                        break
+                    total += len(model[k][0])
             want, model[:count] = model[:count], []
             for i, q in enumerate(queues):
-                chunk = q.take(arg)
+                chunk = q.take(arg) if arrived is None else q.take(arg, *arrived)
                 assert chunk.items == [w[0] for w in want]
                 assert chunk.arrivals == [w[1] for w in want]
                 assert chunk.nbytes == sum(len(w[0]) for w in want)

@@ -341,7 +341,12 @@ class ConsumerRun:
             await self._stop_renewal(renewal)
             renewal = None
             if self._auto_ack:
-                await self._settle(self._queen.ack(arg, True, self._group_context), messages)
+                acking = (
+                    self._queen._settle_batch(arg, True, self._group_context)
+                    if isinstance(arg, list)
+                    else self._queen.ack(arg, True, self._group_context)
+                )
+                await self._settle(acking, messages)
             return processed
         finally:
             await self._stop_renewal(renewal)
@@ -412,7 +417,7 @@ class ConsumerRun:
         in ``released`` (already released by a nack) are left out."""
         firsts = _first_per_partition(rest, released)
         if firsts:
-            self._check_ack(await self._queen.ack(firsts, "retry", self._group_context))
+            self._check_ack(await self._queen._settle_batch(firsts, "retry", self._group_context))
 
     async def _handler_failed(self, arg: Any, exc: Exception) -> Optional[object]:
         """Nack (auto-ack) or report a failed handler call. With auto-ack and a single
@@ -463,7 +468,7 @@ class ConsumerRun:
             m for m in messages if m.get("partitionId") in dead and not any(m is f for f in firsts)
         ]
         if rest:
-            self._check_ack(await self._queen.ack(rest, False, context))
+            self._check_ack(await self._queen._settle_batch(rest, False, context))
         if unconfirmed:
             await self._release_remainder(unconfirmed)
 

@@ -61,6 +61,8 @@ from ._h2headers import (
     is_informational,
     new_decoder,
 )
+from ._h2wire import TlsWire, lean_tls
+from ._h2wire import Wire as _Wire
 
 __all__ = [
     "MAX_STREAMS_CAP",
@@ -161,67 +163,6 @@ class _Stream:
             self.window.set()
 
 
-class _Wire(asyncio.Protocol):
-    """The socket of one HTTP/2 connection. Received bytes go straight to the connection's
-    state machine from the event loop's callback (no reader task, no stream buffer); bytes
-    that arrive before the connection is attached are kept for it."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.transport: Optional[asyncio.Transport] = None
-        self._sink: Optional[H2Connection] = None
-        self._early: List[bytes] = []  # b"" stands for the peer's end of stream
-        self._lost: Optional[Tuple[Optional[Exception]]] = None
-        self._paused = False
-        self._drained: Optional[asyncio.Future[None]] = None
-        self.closed: asyncio.Future[None] = loop.create_future()
-
-    def attach(self, sink: H2Connection) -> None:
-        self._sink = sink
-        early, self._early = self._early, []
-        for data in early:
-            sink._on_data(data)
-        if self._lost is not None:
-            sink._on_lost(self._lost[0])
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        if self._sink is None:
-            self._early.append(data)
-        else:
-            self._sink._on_data(data)
-
-    def eof_received(self) -> Optional[bool]:
-        self.data_received(b"")
-        return False  # close the transport
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        if self._sink is None:
-            self._lost = (exc,)
-        else:
-            self._sink._on_lost(exc)
-        self.resume_writing()
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self._drained = None
-
-    async def drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark."""
-        if self._paused and not self.closed.done():
-            if self._drained is None:
-                self._drained = asyncio.get_running_loop().create_future()
-            await asyncio.shield(self._drained)
-
-
 class H2Connection:
     """One HTTP/2 connection: frames dispatched to per-stream futures as they arrive."""
 
@@ -259,18 +200,27 @@ class H2Connection:
         scheme, host, port = origin
         tls = scheme == "https"
         loop = asyncio.get_running_loop()
-        transport, wire = await loop.create_connection(
-            lambda: _Wire(loop),
-            host,
-            port,
-            ssl=ssl_context if tls else None,
-            server_hostname=host if tls else None,
-        )
-        if tls:
-            ssl_object = transport.get_extra_info("ssl_object")
-            if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
-                transport.close()
-                raise Http1Negotiated()
+        wire: _Wire
+        if tls and ssl_context is not None and lean_tls(loop):
+            _, wire = await loop.create_connection(
+                lambda: TlsWire(loop, ssl_context, host), host, port
+            )
+            try:
+                await wire.handshake  # type: ignore[attr-defined]
+            except BaseException:
+                wire.close()
+                raise
+        else:
+            _, wire = await loop.create_connection(
+                lambda: _Wire(loop),
+                host,
+                port,
+                ssl=ssl_context if tls else None,
+                server_hostname=host if tls else None,
+            )
+        if tls and wire.alpn() != "h2":
+            wire.close()
+            raise Http1Negotiated()
         self = cls(origin, wire)
         try:
             self._out.append(_OPENING)
@@ -728,9 +678,7 @@ class H2Connection:
             if not stream.done.done():
                 stream.done.set_exception(error)
             stream.wake()
-        transport = self._wire.transport
-        if transport is not None:
-            transport.close()
+        self._wire.close()
 
     def _write_soon(self) -> None:
         """Send what is queued at the end of this loop turn: the frames of the requests and
@@ -750,9 +698,7 @@ class H2Connection:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
-        transport = self._wire.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(data)
+        self._wire.write(data)
 
     # -- closing ---------------------------------------------------------------------------
 

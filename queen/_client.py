@@ -40,7 +40,7 @@ from ._logging import ClientLogger
 from ._message import Message, message_class
 from ._paths import query_string, segment
 from ._signals import shutdown_registry
-from ._speedups import PushEncoder, ack_body, ack_outcomes, dumps_payload
+from ._speedups import PushEncoder, ack_body, ack_outcomes, all_succeeded, dumps_payload
 from ._trace import send_trace
 from ._transport import HttpxTransport, RawResponse, Transport
 from ._transport._router import RouterTransport
@@ -358,7 +358,7 @@ class Queen:
             return {"success": True, "results": []}
         if not isinstance(result, list):
             return _unexpected_batch_answer(result)
-        failed = [
+        failed = [] if all_succeeded(result) else [
             {
                 "index": i,
                 **ack_address(messages[i]),
@@ -370,7 +370,10 @@ class Queen:
         return _batch_summary(messages, len(result), failed, {"results": result})
 
     async def _settle_batch(
-        self, messages: Sequence[Mapping[str, Any]], status: Union[bool, str], context: Mapping[str, Any]
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        status: Union[bool, str],
+        context: Mapping[str, Any],
     ) -> Dict[str, Any]:
         """A batch ack for the consumer, which reads only ``success``, ``error`` and
         ``failed``: what :meth:`ack` answers for a list, without the broker's ``results``

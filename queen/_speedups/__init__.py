@@ -33,6 +33,7 @@ __all__ = [
     "PushEncoder",
     "ack_body",
     "ack_outcomes",
+    "all_succeeded",
     "decode_pop",
     "dumps_payload",
     "fnv1a32",
@@ -74,7 +75,7 @@ IMPLEMENTATIONS: Dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from ._acks_py import ack_outcomes
+    from ._acks_py import ack_outcomes, all_succeeded
     from ._batch_py import Chunk, ItemQueue
     from ._codec_py import PushEncoder, ack_body, decode_pop, dumps_payload, is_uuid, uuid7
     from ._ring_py import HashRing, fnv1a32
@@ -90,3 +91,4 @@ else:
     Chunk = _batch.Chunk
     ItemQueue = _batch.ItemQueue
     ack_outcomes = _acks.ack_outcomes
+    all_succeeded = _acks.all_succeeded

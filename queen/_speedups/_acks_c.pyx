@@ -19,14 +19,22 @@
 # body to the pure twin, so the result or the error is exactly the pure twin's.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.object cimport PyObject
 
 from ._acks_py import ack_outcomes as _pure_ack_outcomes
+from ._acks_py import all_succeeded as _pure_all_succeeded
 
-__all__ = ["ack_outcomes"]
+__all__ = ["ack_outcomes", "all_succeeded"]
 
 
 cdef extern from "Python.h":
     bint PyBytes_CheckExact(object o)
+    bint PyList_CheckExact(object o)
+    bint PyDict_CheckExact(object o)
+    Py_ssize_t PyList_GET_SIZE(object o)
+    PyObject *PyList_GET_ITEM(object o, Py_ssize_t i)
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
+    PyObject *Py_True
 
 cdef extern from *:
     """
@@ -266,3 +274,21 @@ def ack_outcomes(body):
         if outcomes is not None:
             return None, outcomes
     return _pure_ack_outcomes(body)
+
+
+def all_succeeded(results):
+    # Exact dicts (what orjson decodes) are read in place; anything else goes to the pure
+    # twin, whose isinstance/get semantics then decide for the whole list.
+    cdef Py_ssize_t i
+    cdef PyObject *entry
+    cdef PyObject *success
+    if not PyList_CheckExact(results):
+        return _pure_all_succeeded(results)
+    for i in range(PyList_GET_SIZE(results)):
+        entry = PyList_GET_ITEM(results, i)
+        if not PyDict_CheckExact(<object>entry):
+            return _pure_all_succeeded(results)
+        success = PyDict_GetItemWithError(<object>entry, "success")
+        if success != Py_True:
+            return False
+    return True

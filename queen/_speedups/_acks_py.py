@@ -20,7 +20,7 @@ from typing import Any, List, Optional, Tuple
 
 import orjson
 
-__all__ = ["ack_outcomes"]
+__all__ = ["ack_outcomes", "all_succeeded"]
 
 #: ``(success, error, leaseReleased, dlq)`` of one answer entry.
 Outcome = Tuple[Any, Any, Any, Any]
@@ -48,3 +48,9 @@ def ack_outcomes(body: bytes) -> Tuple[Any, Optional[List[Outcome]]]:
         else _NONE
         for e in value
     ]
+
+
+def all_succeeded(results: List[Any]) -> bool:
+    """Whether every entry of a decoded ack answer is an object whose ``success`` is
+    ``true`` (what ``ack()`` checks before it looks for refusals)."""
+    return all(isinstance(e, dict) and e.get("success") is True for e in results)

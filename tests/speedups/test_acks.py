@@ -163,3 +163,41 @@ def _outcome(module: ModuleType, body: bytes) -> Tuple[str, Any]:
 @given(body=bodies())
 def test_compiled_equals_pure(body: bytes) -> None:
     assert _outcome(load("acks", "compiled"), body) == _outcome(load("acks", "pure"), body)
+
+
+# --- all_succeeded ------------------------------------------------------------------------
+
+
+class _Entry(dict):  # type: ignore[type-arg]
+    def get(self, key: Any, default: Any = None) -> Any:
+        return True  # a subclass's own get() is what isinstance/get semantics call
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        ([], True),
+        ([{"success": True}, {"success": True, "error": None}], True),
+        ([{"success": True}, {"success": False}], False),
+        ([{"success": True}, {"success": 1}], False),  # truthy is not true
+        ([{"success": True}, {}], False),
+        ([{"success": True}, None], False),
+        ([_Entry()], True),
+        ((e for e in [{"success": True}]), True),
+    ],
+)
+def test_all_succeeded(acks: ModuleType, results: Any, expected: bool) -> None:
+    assert acks.all_succeeded(results) is expected
+
+
+@pytest.mark.compiled
+@given(body=bodies())
+def test_all_succeeded_compiled_equals_pure(body: bytes) -> None:
+    try:
+        results = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(results, list):
+        assert load("acks", "compiled").all_succeeded(results) is load(
+            "acks", "pure"
+        ).all_succeeded(results)

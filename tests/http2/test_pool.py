@@ -255,7 +255,7 @@ async def test_a_long_lived_connection_keeps_few_stream_records():
                 )
                 assert answer.status == 200
             (connection,) = client.connections()
-            assert sorted(connection._streams) == [1, 3, 5, 7, 9]
+            assert len(connection._streams) == 5  # the parked pops, nothing else
             await asyncio.wait_for(
                 client.push([{"queue": q, "payload": {}} for q in queues[:5]]), GUARD
             )

@@ -12,7 +12,7 @@ import sys
 
 from setuptools import Extension, setup
 
-SPEEDUPS = ["_ring", "_codec", "_batch"]
+SPEEDUPS = ["_ring", "_codec", "_batch", "_acks"]
 
 
 def _have_compiler() -> bool:

@@ -424,31 +424,39 @@ def aggregate(raw: Dict[Tuple[str, str], List[Dict[str, Any]]]) -> Dict[Tuple[st
 
 def http2_hook(quick: bool, broker_url: Optional[str]) -> Tuple[str, List[Dict[str, Any]]]:
     """Run ``bench/http2/bench_http2.py`` (HTTP/1.1 direct vs HTTP/2 through nginx, 50
-    consumers) against the same broker; its markdown table is quoted as is."""
+    consumers) against the same broker, on asyncio's event loop and on uvloop's; its markdown
+    tables are quoted as they are."""
     script = os.path.join(BENCH, "http2", "bench_http2.py")
     if not os.path.exists(script):
         return "bench/http2 is not present in this checkout: no HTTP/2 scenario ran.", []
     if shutil.which("nginx") is None:
         return ("bench/http2/bench_http2.py needs nginx (its HTTP/2 ingress), which is not "
                 "installed here: no HTTP/2 scenario ran.", [])
-    argv = [sys.executable, script, "--messages", "5000" if quick else "20000",
-            "--rounds", "1" if quick else "3"]
-    if broker_url:
-        argv += ["--broker-url", broker_url]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, cwd=ROOT,
-                              env=dict(os.environ, PYTHONPATH=ROOT))
-    except subprocess.TimeoutExpired:
-        return "`python bench/http2/bench_http2.py` timed out after 1800 s.", []
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no output"]
-        where = next((ln for ln in lines if ln.startswith("RuntimeError: client for")), "")
-        detail = f"{where[14:]} ... {lines[-1]}" if where else lines[-1]
-        return f"`python bench/http2/bench_http2.py` failed: {detail[:300]}", []
-    shown = [a for a in argv[2:] if a != broker_url]
-    shown = ["<this broker>" if a == "--broker-url" else a for a in shown]
-    cmd = " ".join(["python", "bench/http2/bench_http2.py", *shown])
-    return f"`{cmd}` (nginx in front of the same broker):\n\n{done.stdout.strip()}", []
+    parts = []
+    for loop in ("asyncio", "uvloop"):
+        argv = [sys.executable, script, "--messages", "5000" if quick else "20000",
+                "--rounds", "1" if quick else "3"]
+        if loop != "asyncio":
+            argv += ["--loop", loop]
+        if broker_url:
+            argv += ["--broker-url", broker_url]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, cwd=ROOT,
+                                  env=dict(os.environ, PYTHONPATH=ROOT))
+        except subprocess.TimeoutExpired:
+            parts.append("`python bench/http2/bench_http2.py` timed out after 1800 s.")
+            continue
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or ["no output"]
+            where = next((ln for ln in lines if ln.startswith("RuntimeError: client for")), "")
+            detail = f"{where[14:]} ... {lines[-1]}" if where else lines[-1]
+            parts.append(f"`python bench/http2/bench_http2.py` failed: {detail[:300]}")
+            continue
+        shown = [a for a in argv[2:] if a != broker_url]
+        shown = ["<this broker>" if a == "--broker-url" else a for a in shown]
+        cmd = " ".join(["python", "bench/http2/bench_http2.py", *shown])
+        parts.append(f"`{cmd}` (nginx in front of the same broker):\n\n{done.stdout.strip()}")
+    return "\n\n".join(parts), []
 
 
 # -- the report -------------------------------------------------------------------------

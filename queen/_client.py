@@ -40,9 +40,9 @@ from ._logging import ClientLogger
 from ._message import Message, message_class
 from ._paths import query_string, segment
 from ._signals import shutdown_registry
-from ._speedups import PushEncoder, ack_body, dumps_payload
+from ._speedups import PushEncoder, ack_body, ack_outcomes, all_succeeded, dumps_payload
 from ._trace import send_trace
-from ._transport import HttpxTransport, Transport
+from ._transport import HttpxTransport, RawResponse, Transport
 from ._transport._router import RouterTransport
 from ._transport._tls import TlsOptions
 from ._validate import bool_option, int_option, timestamp_option
@@ -54,6 +54,33 @@ if TYPE_CHECKING:
 __all__ = ["Queen"]
 
 PathText = Union[str, "os.PathLike[str]"]
+
+
+def _decode_outcomes(response: RawResponse) -> Tuple[Any, Any]:
+    if response.status == 204:
+        return None, None
+    return ack_outcomes(response.body)
+
+
+def _unexpected_batch_answer(result: Any) -> Dict[str, Any]:
+    if isinstance(result, dict):
+        return {"success": False, "error": result.get("error") or "ACK failed"}
+    return {"success": False, "error": f"Unexpected ack answer: {result!r}"}
+
+
+def _batch_summary(
+    messages: Sequence[Any], answered: int, failed: List[Dict[str, Any]], extra: Dict[str, Any]
+) -> Dict[str, Any]:
+    """What a batch ack reports: the refused entries, and the messages left unanswered."""
+    if answered != len(messages):
+        failed.extend(
+            {"index": i, **ack_address(messages[i]), "error": "no result from the broker"}
+            for i in range(answered, len(messages))
+        )
+    if not failed:
+        return {"success": True, **extra}
+    return {"success": False, **extra, "error": failed[0]["error"] or "ACK failed",
+            "failed": failed}
 
 
 class Queen:
@@ -330,11 +357,9 @@ class Queen:
             return {"success": False, "error": str(exc)}
         if result is None:
             return {"success": True, "results": []}
-        if isinstance(result, dict):
-            return {"success": False, "error": result.get("error") or "ACK failed"}
         if not isinstance(result, list):
-            return {"success": False, "error": f"Unexpected ack answer: {result!r}"}
-        failed = [
+            return _unexpected_batch_answer(result)
+        failed = [] if all_succeeded(result) else [
             {
                 "index": i,
                 **ack_address(messages[i]),
@@ -343,19 +368,34 @@ class Queen:
             for i, entry in enumerate(result)
             if not (isinstance(entry, dict) and entry.get("success") is True)
         ]
-        if len(result) != len(messages):
-            failed.extend(
-                {"index": i, **ack_address(messages[i]), "error": "no result from the broker"}
-                for i in range(len(result), len(messages))
+        return _batch_summary(messages, len(result), failed, {"results": result})
+
+    async def _settle_batch(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        status: Union[bool, str],
+        context: Mapping[str, Any],
+    ) -> Dict[str, Any]:
+        """A batch ack for the consumer, which reads only ``success``, ``error`` and
+        ``failed``: what :meth:`ack` answers for a list, without the broker's ``results``
+        list, whose entries are never decoded (``ack_outcomes``)."""
+        if not messages:
+            return {"success": True}
+        body = ack_body(messages, status, context.get("error"), context.get("group"))
+        try:
+            top, outcomes = await self._http.request(
+                "POST", "/api/v1/ack/batch", body=body, decode=_decode_outcomes
             )
-        if not failed:
-            return {"success": True, "results": result}
-        return {
-            "success": False,
-            "results": result,
-            "error": failed[0]["error"] or "ACK failed",
-            "failed": failed,
-        }
+        except Exception as exc:
+            return {"success": False, "error": str(exc)}
+        if outcomes is None:
+            return {"success": True} if top is None else _unexpected_batch_answer(top)
+        failed = [
+            {"index": i, **ack_address(messages[i]), "error": outcome[1]}
+            for i, outcome in enumerate(outcomes)
+            if outcome[0] is not True
+        ]
+        return _batch_summary(messages, len(outcomes), failed, {})
 
     @overload
     async def renew(

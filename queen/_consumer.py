@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import TYPE_CHECKING, AbstractSet, Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import (
+    TYPE_CHECKING,
+    AbstractSet,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Set,
+    Tuple,
+)
 
 from ._builders._base import call_maybe_async
 from ._builders._consume import ConsumeOptions
@@ -92,7 +103,9 @@ class ConsumerRun:
         self._path = pop_path(options.queue, options.partition, options.namespace, options.task)
         self._affinity_key = affinity_key(options.queue, options.partition, options.group)
         self._decode = queen._pop_decoder(options.group)
-        # The query changes only when an idle deadline caps the long-poll timeout.
+        # The query changes only when an idle deadline caps the long-poll timeout: the parts
+        # around the timeout value are built once.
+        self._query_around = self._query_parts()
         self._default_query = self._query(options.timeout_millis)
 
     # -- stopping -------------------------------------------------------------------------
@@ -208,13 +221,11 @@ class ConsumerRun:
             )
             self._fail(exc)
 
-    def _query(self, timeout_millis: int) -> str:
+    def _query_parts(self) -> Tuple[str, str]:
         o = self.options
-        return query_string(
+        head = query_string([("batch", o.batch), ("wait", o.wait), ("timeout", 0)])
+        tail = query_string(
             [
-                ("batch", o.batch),
-                ("wait", o.wait),
-                ("timeout", timeout_millis),
                 ("consumerGroup", o.group),
                 ("subscriptionMode", o.subscription_mode),
                 ("subscriptionFrom", o.subscription_from),
@@ -223,6 +234,11 @@ class ConsumerRun:
                 ("partitions", o.max_partitions if o.max_partitions > 1 else None),
             ]
         )
+        return head[:-1], ("&" + tail[1:]) if tail else ""
+
+    def _query(self, timeout_millis: int) -> str:
+        head, tail = self._query_around
+        return f"{head}{timeout_millis}{tail}"
 
     async def _pop(self, timeout_millis: int) -> List[Message]:
         o = self.options
@@ -341,7 +357,12 @@ class ConsumerRun:
             await self._stop_renewal(renewal)
             renewal = None
             if self._auto_ack:
-                await self._settle(self._queen.ack(arg, True, self._group_context), messages)
+                acking = (
+                    self._queen._settle_batch(arg, True, self._group_context)
+                    if isinstance(arg, list)
+                    else self._queen.ack(arg, True, self._group_context)
+                )
+                await self._settle(acking, messages)
             return processed
         finally:
             await self._stop_renewal(renewal)
@@ -412,7 +433,7 @@ class ConsumerRun:
         in ``released`` (already released by a nack) are left out."""
         firsts = _first_per_partition(rest, released)
         if firsts:
-            self._check_ack(await self._queen.ack(firsts, "retry", self._group_context))
+            self._check_ack(await self._queen._settle_batch(firsts, "retry", self._group_context))
 
     async def _handler_failed(self, arg: Any, exc: Exception) -> Optional[object]:
         """Nack (auto-ack) or report a failed handler call. With auto-ack and a single
@@ -463,7 +484,7 @@ class ConsumerRun:
             m for m in messages if m.get("partitionId") in dead and not any(m is f for f in firsts)
         ]
         if rest:
-            self._check_ack(await self._queen.ack(rest, False, context))
+            self._check_ack(await self._queen._settle_batch(rest, False, context))
         if unconfirmed:
             await self._release_remainder(unconfirmed)
 

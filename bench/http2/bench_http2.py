@@ -1,7 +1,7 @@
 """50 long-polling consumers and a producer, over HTTP/1.1 direct and HTTP/2 through nginx.
 
     python bench/http2/bench_http2.py [--messages 20000] [--consumers 50] [--rounds 1]
-                                      [--broker-url http://127.0.0.1:PORT]
+                                      [--broker-url http://127.0.0.1:PORT] [--loop uvloop]
 
 Starts ``python -m queen.testing`` (or uses the broker at ``--broker-url``, e.g. the real
 broker that ``python -m bench.run`` started) and an nginx ingress in front of it (the same
@@ -112,6 +112,10 @@ async def _consume(queen: Any, queue: str, consumers: int, handler: Any) -> None
 
 def _run_client(args: argparse.Namespace) -> None:
     options = json.loads(args.options)
+    if os.environ.get("BENCH_LOOP") == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     result = asyncio.run(_client(args.client, args.messages, args.consumers, options))
     print(json.dumps(result))
 
@@ -133,6 +137,7 @@ def _route(url: str, options: Dict[str, Any], args: argparse.Namespace) -> Dict[
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=dict(os.environ, BENCH_LOOP=args.loop),
     )
     if out.returncode != 0:
         raise RuntimeError(f"client for {url} failed:\n{out.stderr[-3000:]}")
@@ -147,6 +152,8 @@ def main() -> None:
     parser.add_argument("--broker-url", default=None)
     parser.add_argument("--client")
     parser.add_argument("--options", default="{}")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                        help="the clients' event loop")
     args = parser.parse_args()
     if args.client:
         _run_client(args)
@@ -183,7 +190,7 @@ def main() -> None:
         f"nproc {os.cpu_count()}, {cpu_model}, Python {platform.python_version()}, "
         f"{args.consumers} consumers, {args.messages} messages, broker "
         f"{'at --broker-url' if args.broker_url else 'python -m queen.testing'}, "
-        f"medians of {args.rounds} interleaved round(s)"
+        f"{args.loop} event loop, medians of {args.rounds} interleaved round(s)"
     )
     print(
         "| route | protocol | client sockets (peak) | msgs/s | p50 ms | p99 ms | "

@@ -6,6 +6,7 @@ component          compiled                       pure (documented, type-checked
 ``ring``           ``_ring_c.pyx``                ``_ring_py.py``
 ``codec``          ``_codec_c.pyx``               ``_codec_py.py``
 ``batch``          ``_batch_c.pyx``               ``_batch_py.py``
+``acks``           ``_acks_c.pyx``                ``_acks_py.py``
 =================  =============================  =================================
 
 Twins export the same names with the same signatures and semantics. The rest of the package
@@ -31,6 +32,8 @@ __all__ = [
     "ItemQueue",
     "PushEncoder",
     "ack_body",
+    "ack_outcomes",
+    "all_succeeded",
     "decode_pop",
     "dumps_payload",
     "fnv1a32",
@@ -39,7 +42,7 @@ __all__ = [
     "uuid7",
 ]
 
-COMPONENTS = ("ring", "codec", "batch")
+COMPONENTS = ("ring", "codec", "batch", "acks")
 NO_EXTENSIONS = os.environ.get("QUEEN_NO_EXTENSIONS") == "1"
 
 
@@ -61,15 +64,18 @@ def _select(component: str) -> Tuple[ModuleType, str]:
 _ring, _ring_impl = _select("ring")
 _codec, _codec_impl = _select("codec")
 _batch, _batch_impl = _select("batch")
+_acks, _acks_impl = _select("acks")
 
 #: component name -> "compiled" or "pure"
 IMPLEMENTATIONS: Dict[str, str] = {
     "ring": _ring_impl,
     "codec": _codec_impl,
     "batch": _batch_impl,
+    "acks": _acks_impl,
 }
 
 if TYPE_CHECKING:
+    from ._acks_py import ack_outcomes, all_succeeded
     from ._batch_py import Chunk, ItemQueue
     from ._codec_py import PushEncoder, ack_body, decode_pop, dumps_payload, is_uuid, uuid7
     from ._ring_py import HashRing, fnv1a32
@@ -84,3 +90,5 @@ else:
     uuid7 = _codec.uuid7
     Chunk = _batch.Chunk
     ItemQueue = _batch.ItemQueue
+    ack_outcomes = _acks.ack_outcomes
+    all_succeeded = _acks.all_succeeded

@@ -199,8 +199,9 @@ def decode_pop(body: bytes, message_cls: Type[M]) -> Tuple[Any, List[M]]:
     """Decode a pop answer.
 
     Returns the decoded top-level value (None for an empty body) and its non-null
-    ``messages`` entries, each converted by ``message_cls`` (a dict subclass). Raises
-    ``ValueError`` (orjson.JSONDecodeError) on a body that is not JSON.
+    ``messages`` entries, each converted by ``message_cls`` (a dict subclass). The converted
+    messages replace the entries of the top-level ``messages`` list: the answer holds each
+    message once. Raises ``ValueError`` (orjson.JSONDecodeError) on a body that is not JSON.
     """
     if not body:
         return None, []
@@ -208,7 +209,12 @@ def decode_pop(body: bytes, message_cls: Type[M]) -> Tuple[Any, List[M]]:
     messages = top.get("messages") if isinstance(top, dict) else None
     if not messages or not isinstance(messages, list):
         return top, []
-    return top, [message_cls(m) for m in messages if m is not None]  # type: ignore[call-arg]
+    out: List[M] = []
+    for i, m in enumerate(messages):
+        if m is not None:
+            messages[i] = message = message_cls(m)  # type: ignore[call-arg]
+            out.append(message)
+    return top, out
 
 
 def ack_body(

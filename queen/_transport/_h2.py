@@ -1,9 +1,14 @@
-"""HTTP/2 connections and their pool, on the ``jh2`` state machine and asyncio streams.
+"""HTTP/2 connections and their pool: a client-side HTTP/2 protocol of our own on asyncio.
 
-``jh2`` is a maintained fork of ``h2`` (same API under another name) whose HPACK encoder and
-decoder are compiled. Header lists are normalised and validated by h2's own functions, but
-once per distinct list (see :class:`_HeaderPipeline`) instead of on every request and
-response.
+The connection speaks exactly what a client of the broker's ingress needs (RFC 9113): its
+requests on odd streams, the answers' HEADERS/CONTINUATION/DATA, flow control both ways,
+SETTINGS, PING, WINDOW_UPDATE, RST_STREAM and GOAWAY, and the protocol errors a server can
+commit, each answered as the RFC says (a stream error resets that stream only; a connection
+error sends ``GOAWAY`` and fails every stream). Frames are built and cut in ``_h2frames``;
+header lists go through h2's own normalisation and validation functions once per distinct
+list (``_h2headers``), and answers through jh2's HPACK decoder. A general-purpose state
+machine (h2/jh2) spent most of a request's client CPU on frame objects, transition tables
+and events that a client's common frames do not need.
 
 Why not httpcore's HTTP/2: its pool counts an HTTP/2 connection as available whatever the
 number of open streams, and a request beyond the peer's ``SETTINGS_MAX_CONCURRENT_STREAMS``
@@ -25,7 +30,10 @@ the peer allows (capped by :data:`MAX_STREAMS_CAP`); beyond that the pool opens 
   re-sent at once whatever the method. Streams up to it complete normally: the connection
   goes on reading (and sending their bodies) until they are answered, then closes. (nginx
   sends ``GOAWAY`` with requests in flight once a connection has carried
-  ``keepalive_requests``, 1000 by default.)
+  ``keepalive_requests``, 1000 by default, followed by a ``WINDOW_UPDATE``.)
+* A malformed answer (headers h2 rejects, a body that contradicts its ``content-length``,
+  DATA before HEADERS, trailers without END_STREAM) fails its request and resets its stream;
+  the other streams of the connection go on.
 * A cancelled request (its deadline, a stopped consumer) resets its stream.
 * An idle connection is closed after ``idle_expiry`` seconds.
 
@@ -40,15 +48,21 @@ import logging
 import ssl
 from typing import Any, Coroutine, Dict, List, Optional, Sequence, Set, Tuple
 
-import jh2.config
-import jh2.connection
-import jh2.errors
-import jh2.events
-import jh2.exceptions
-import jh2.settings
-import jh2.utilities
+from jh2.exceptions import ProtocolError
 
+from . import _h2frames as f
 from ._base import RawResponse
+from ._h2headers import (
+    RESPONSE_FLAGS,
+    TRAILER_FLAGS,
+    HeaderDecodeError,
+    HeaderPipeline,
+    decode_block,
+    is_informational,
+    new_decoder,
+)
+from ._h2wire import TlsWire, lean_tls
+from ._h2wire import Wire as _Wire
 
 __all__ = [
     "MAX_STREAMS_CAP",
@@ -64,9 +78,29 @@ log = logging.getLogger("queen.client.transport")
 MAX_STREAMS_CAP = 100  # streams per connection even when the peer allows more
 WINDOW = 1 << 24  # receive window of the connection and of each stream
 OPEN_TIMEOUT_SECONDS = 30.0  # connect, TLS, preface and the peer's SETTINGS
-HEADER_MEMO = 256  # distinct header lists whose normalised form a connection remembers
+MAX_STREAM_ID = (1 << 31) - 1
+_DEFAULT_WINDOW = 65535
 
 Origin = Tuple[str, str, int]  # scheme, host, port
+
+# What this client announces: no server push, its stream limit, large receive windows, and
+# h2's header list limit.
+_SETTINGS = f.settings([
+    (0x2, 0),  # ENABLE_PUSH
+    (0x3, MAX_STREAMS_CAP),  # MAX_CONCURRENT_STREAMS
+    (0x4, WINDOW),  # INITIAL_WINDOW_SIZE
+    (0x6, 1 << 16),  # MAX_HEADER_LIST_SIZE
+])
+_OPENING = f.PREFACE + _SETTINGS + f.frame(
+    f.WINDOW_UPDATE, 0, 0, (WINDOW - _DEFAULT_WINDOW).to_bytes(4, "big")
+)
+_SETTINGS_ACK = f.frame(f.SETTINGS, f.ACK, 0)
+_PROTOCOL_ERROR = 0x1
+_FLOW_CONTROL_ERROR = 0x3
+_FRAME_SIZE_ERROR = 0x6
+_REFUSED_STREAM = 0x7
+_CANCEL = 0x8
+_COMPRESSION_ERROR = 0x9
 
 
 class H2TransportError(Exception):
@@ -93,197 +127,50 @@ class Http1Negotiated(Exception):
     """ALPN picked HTTP/1.1: send this origin's requests over HTTP/1.1."""
 
 
-_OPEN = jh2.connection.ConnectionState.CLIENT_OPEN
-_IDLE = jh2.connection.ConnectionState.IDLE
-_RECV_GOAWAY = jh2.connection.ConnectionInputs.RECV_GOAWAY
+class _ConnectionError(Exception):
+    """The peer broke the protocol: the connection ends with ``GOAWAY`` (RFC 9113 §5.4.1)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{message} ({f.error_name(code)})")
+        self.code = code
 
 
-class _DrainingStateMachine(jh2.connection.H2ConnectionStateMachine):
-    """h2's connection state machine, except that a received ``GOAWAY`` leaves it open.
+class _StreamError(Exception):
+    """One stream's answer broke the protocol: that stream is reset (RFC 9113 §5.4.2)."""
 
-    h2 moves to ``CLOSED`` on ``GOAWAY`` and then rejects every later frame as a protocol
-    error, although the peer goes on answering the streams up to its ``last_stream_id``:
-    nginx, at its per-connection request limit, sends its ``GOAWAY`` followed by a
-    ``WINDOW_UPDATE`` for the request body of its last stream. Failing the connection there
-    loses answers the server has already produced (a pop's messages stay leased to nobody).
-    New streams after a ``GOAWAY`` are refused by :class:`H2Connection` instead.
-    """
-
-    _transitions = {
-        **jh2.connection.H2ConnectionStateMachine._transitions,
-        (_IDLE, _RECV_GOAWAY): (None, _IDLE),
-        (_OPEN, _RECV_GOAWAY): (None, _OPEN),
-    }
-
-
-class _ClientConnection(jh2.connection.H2Connection):
-    """h2's connection, without a walk over every stream for each new one.
-
-    h2 counts the open streams on each new stream (to refuse one beyond the peer's
-    ``SETTINGS_MAX_CONCURRENT_STREAMS``) by walking all of them, and drops the closed ones
-    during that walk; with 50 long polls parked on a connection, that walk dominated the
-    cost of a new stream. While fewer streams than either side's limit are known at all,
-    every count is below the limit too and the check passes whatever the exact count, so
-    the number of known streams is returned (an upper bound); the full walk, with its
-    clean-up, runs once the known streams reach the limit.
-    """
-
-    def _open_streams(self, remainder: int) -> int:
-        known = len(self.streams)
-        limit = min(
-            self.local_settings.max_concurrent_streams,
-            self.remote_settings.max_concurrent_streams,
-        )
-        if known < limit:
-            return known
-        return int(super()._open_streams(remainder))
-
-
-class _HeaderPipeline:
-    """h2's header normalisation and validation, run once per distinct header list.
-
-    The connection is configured not to normalise or validate headers itself; this runs the
-    very same h2 functions (``normalize_outbound_headers`` + ``validate_outbound_headers``
-    for requests, ``normalize_inbound_headers`` + ``validate_headers`` for responses) and
-    remembers their result per (header list, validation flags): they are pure functions of
-    those, and a client sends the same request headers and receives the same response
-    headers over and over (only ``content-length`` and ``date`` vary, so the memo is
-    bounded). A list h2 would reject raises the same ``ProtocolError`` each time.
-    """
-
-    __slots__ = ("_memo",)
-
-    def __init__(self) -> None:
-        self._memo: Dict[Tuple[Any, ...], List[Any]] = {}
-
-    def _run(self, key: Tuple[Any, ...], make: Any) -> List[Any]:
-        done = self._memo.get(key)
-        if done is None:
-            done = list(make())
-            if len(self._memo) >= HEADER_MEMO:
-                self._memo.clear()
-            self._memo[key] = done
-        return done
-
-    def outbound(self, headers: Sequence[Tuple[str, str]]) -> List[Any]:
-        key = ("out", *headers)
-        u = jh2.utilities
-        return self._run(key, lambda: u.validate_outbound_headers(
-            u.normalize_outbound_headers(headers, _REQUEST_FLAGS, False), _REQUEST_FLAGS))
-
-    def inbound(self, headers: Sequence[Tuple[bytes, bytes]], flags: Any) -> List[Any]:
-        """``[status, {lower-case name: value}]`` of a received header list (repeated names
-        joined with ``", "``); the status is 0 in trailers."""
-        key = (flags, *headers)
-        u = jh2.utilities
-
-        def make() -> List[Any]:
-            status = 0
-            fields: Dict[str, str] = {}
-            for name, value in u.validate_headers(
-                u.normalize_inbound_headers(headers, flags), flags
-            ):
-                text = name.decode("latin-1")
-                if text == ":status":
-                    status = int(value)
-                elif text in fields:
-                    fields[text] += ", " + value.decode("latin-1")
-                else:
-                    fields[text] = value.decode("latin-1")
-            return [status, fields]
-
-        return self._run(key, make)
-
-
-_Flags = jh2.utilities.HeaderValidationFlags
-_REQUEST_FLAGS = _Flags(is_client=True, is_trailer=False, is_response_header=False,
-                        is_push_promise=False)
-_RESPONSE_FLAGS = _Flags(is_client=True, is_trailer=False, is_response_header=True,
-                         is_push_promise=False)
-_TRAILER_FLAGS = _Flags(is_client=True, is_trailer=True, is_response_header=True,
-                        is_push_promise=False)
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class _Stream:
-    __slots__ = ("body", "done", "headers", "window")
+    __slots__ = ("body", "done", "end_sent", "expected", "headers", "received", "send_window",
+                 "unacked", "window")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.headers: Optional[List[Any]] = None  # [status, fields] (_HeaderPipeline.inbound)
+    def __init__(self, loop: asyncio.AbstractEventLoop, send_window: int) -> None:
+        self.headers: Optional[List[Any]] = None  # [status, fields] (HeaderPipeline.inbound)
         self.body: List[bytes] = []
         self.done: asyncio.Future[None] = loop.create_future()
-        self.window = asyncio.Event()
+        self.window: Optional[asyncio.Event] = None  # made when a body waits for credit
+        self.send_window = send_window
+        self.unacked = 0  # body bytes received and not yet given back by WINDOW_UPDATE
+        self.received = 0  # body bytes, against ``expected`` (the answer's content-length)
+        self.expected: Optional[int] = None
+        self.end_sent = False
 
-
-class _Wire(asyncio.Protocol):
-    """The socket of one HTTP/2 connection. Received bytes go straight to the connection's
-    state machine from the event loop's callback (no reader task, no stream buffer); bytes
-    that arrive before the connection is attached are kept for it."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.transport: Optional[asyncio.Transport] = None
-        self._sink: Optional[H2Connection] = None
-        self._early: List[bytes] = []  # b"" stands for the peer's end of stream
-        self._lost: Optional[Tuple[Optional[Exception]]] = None
-        self._paused = False
-        self._drained: Optional[asyncio.Future[None]] = None
-        self.closed: asyncio.Future[None] = loop.create_future()
-
-    def attach(self, sink: H2Connection) -> None:
-        self._sink = sink
-        early, self._early = self._early, []
-        for data in early:
-            sink._on_data(data)
-        if self._lost is not None:
-            sink._on_lost(self._lost[0])
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        if self._sink is None:
-            self._early.append(data)
-        else:
-            self._sink._on_data(data)
-
-    def eof_received(self) -> Optional[bool]:
-        self.data_received(b"")
-        return False  # close the transport
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        if self._sink is None:
-            self._lost = (exc,)
-        else:
-            self._sink._on_lost(exc)
-        self.resume_writing()
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self._drained = None
-
-    async def drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark."""
-        if self._paused and not self.closed.done():
-            if self._drained is None:
-                self._drained = asyncio.get_running_loop().create_future()
-            await asyncio.shield(self._drained)
+    def wake(self) -> None:
+        if self.window is not None:
+            self.window.set()
 
 
 class H2Connection:
     """One HTTP/2 connection: frames dispatched to per-stream futures as they arrive."""
 
-    def __init__(self, origin: Origin, wire: _Wire, conn: jh2.connection.H2Connection) -> None:
+    def __init__(self, origin: Origin, wire: _Wire) -> None:
         self.origin = origin
         self._wire = wire
-        self._conn = conn
         self._loop = asyncio.get_running_loop()
-        self._streams: Dict[int, _Stream] = {}
+        self._streams: Dict[int, _Stream] = {}  # open streams, by id
         self.active = 0  # streams assigned by the pool, including ones not yet opened
         self.served = 0  # requests completed on this connection
         self.closed = False
@@ -291,8 +178,19 @@ class H2Connection:
         self.idle_since = self._loop.time()
         self._error: Optional[H2TransportError] = None
         self._settings = asyncio.Event()
-        self._pipeline = _HeaderPipeline()
+        self._pipeline = HeaderPipeline()
+        self._decoder = new_decoder()
+        self._reader = f.FrameReader()
+        self._out: List[bytes] = []  # frames for the next write
         self._flush_pending = False
+        self._next_stream_id = 1
+        self._send_window = _DEFAULT_WINDOW  # connection credit for our DATA
+        self._unacked = 0  # DATA bytes received and not yet given back by WINDOW_UPDATE
+        self._peer_streams = MAX_STREAM_ID  # the peer's MAX_CONCURRENT_STREAMS
+        self._peer_window = _DEFAULT_WINDOW  # its INITIAL_WINDOW_SIZE
+        self._peer_frame = f.DEFAULT_MAX_FRAME_SIZE  # its MAX_FRAME_SIZE
+        self._table_update = True  # a table size update starts the next header block
+        self._header_block: Optional[Tuple[int, int, List[bytes]]] = None  # CONTINUATIONs due
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -302,41 +200,30 @@ class H2Connection:
         scheme, host, port = origin
         tls = scheme == "https"
         loop = asyncio.get_running_loop()
-        transport, wire = await loop.create_connection(
-            lambda: _Wire(loop),
-            host,
-            port,
-            ssl=ssl_context if tls else None,
-            server_hostname=host if tls else None,
-        )
-        if tls:
-            ssl_object = transport.get_extra_info("ssl_object")
-            if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
-                transport.close()
-                raise Http1Negotiated()
-        config = jh2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            # Done by _HeaderPipeline, with the same functions, once per distinct list.
-            normalize_outbound_headers=False,
-            validate_outbound_headers=False,
-            normalize_inbound_headers=False,
-            validate_inbound_headers=False,
-        )
-        conn = _ClientConnection(config=config)
-        conn.state_machine = _DrainingStateMachine()
-        conn.local_settings = jh2.settings.Settings(
-            client=True,
-            initial_values={
-                jh2.settings.SettingCodes.ENABLE_PUSH: 0,
-                jh2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
-                jh2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS_CAP,
-            },
-        )
-        conn.initiate_connection()
-        conn.increment_flow_control_window(WINDOW - 65535)
-        self = cls(origin, wire, conn)
+        wire: _Wire
+        if tls and ssl_context is not None and lean_tls(loop):
+            _, wire = await loop.create_connection(
+                lambda: TlsWire(loop, ssl_context, host), host, port
+            )
+            try:
+                await wire.handshake  # type: ignore[attr-defined]
+            except BaseException:
+                wire.close()
+                raise
+        else:
+            _, wire = await loop.create_connection(
+                lambda: _Wire(loop),
+                host,
+                port,
+                ssl=ssl_context if tls else None,
+                server_hostname=host if tls else None,
+            )
+        if tls and wire.alpn() != "h2":
+            wire.close()
+            raise Http1Negotiated()
+        self = cls(origin, wire)
         try:
+            self._out.append(_OPENING)
             self._write()
             wire.attach(self)
             await self._settings.wait()
@@ -352,7 +239,7 @@ class H2Connection:
     @property
     def capacity(self) -> int:
         """Streams this connection may carry at once."""
-        return max(1, min(self._conn.remote_settings.max_concurrent_streams, MAX_STREAMS_CAP))
+        return max(1, min(self._peer_streams, MAX_STREAMS_CAP))
 
     @property
     def usable(self) -> bool:
@@ -373,31 +260,29 @@ class H2Connection:
             raise self._error
         if self.goaway:
             raise H2TransportError("HTTP/2 connection is going away", not_processed=True)
-        conn = self._conn
-        reused = self.served > 0
-        stream = _Stream(self._loop)
-        try:
-            stream_id = conn.get_next_available_stream_id()
-        except jh2.exceptions.NoAvailableStreamIDError as exc:
+        stream_id = self._next_stream_id
+        if stream_id > MAX_STREAM_ID:
             self.goaway = True
-            raise H2TransportError("stream ids exhausted", not_processed=True) from exc
-        request_headers = self._pipeline.outbound(
-            (
-                (":method", method),
-                (":scheme", self.origin[0]),
-                (":authority", authority),
-                (":path", path),
-                *headers,
-            )
+            raise H2TransportError("stream ids exhausted", not_processed=True)
+        block = self._pipeline.request_block(
+            ((":method", method), (":scheme", self.origin[0]), (":authority", authority),
+             (":path", path), *headers)
         )
+        self._next_stream_id = stream_id + 2
+        reused = self.served > 0
         if body:
-            request_headers = [*request_headers, ("content-length", str(len(body)))]
+            block += f.length_field(len(body))
+        if self._table_update:
+            self._table_update = False
+            block = f.TABLE_SIZE_ZERO + block
+        stream = _Stream(self._loop, self._peer_window)
         self._streams[stream_id] = stream
         try:
-            conn.send_headers(stream_id, request_headers, end_stream=not body)
+            self._send_headers(stream_id, block, not body)
             if body:
                 await self._send_body(stream_id, stream, body)  # writes the headers with it
             else:
+                stream.end_sent = True
                 self._write_soon()
             if self._wire._paused:
                 await self._wire.drain()
@@ -409,7 +294,7 @@ class H2Connection:
             if reused and stream.headers is None and not exc.not_processed:
                 exc = H2TransportError(str(exc), no_response=True)
             raise exc from None
-        except (OSError, jh2.exceptions.ProtocolError) as exc:
+        except OSError as exc:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
             raise H2TransportError(
                 f"HTTP/2 connection lost: {exc!r}", no_response=reused and stream.headers is None
@@ -419,10 +304,22 @@ class H2Connection:
         self.served += 1
         assert stream.headers is not None
         status, fields = stream.headers
-        return RawResponse(status, "", dict(fields), b"".join(stream.body))
+        parts = stream.body
+        content = parts[0] if len(parts) == 1 else b"".join(parts)
+        return RawResponse(status, "", dict(fields), content)
+
+    def _send_headers(self, stream_id: int, block: bytes, end_stream: bool) -> None:
+        size = self._peer_frame
+        flags = f.END_STREAM if end_stream else 0
+        if len(block) <= size:
+            self._out.append(f.frame(f.HEADERS, flags | f.END_HEADERS, stream_id, block))
+            return
+        self._out.append(f.frame(f.HEADERS, flags, stream_id, block[:size]))
+        for at in range(size, len(block), size):
+            flags = f.END_HEADERS if at + size >= len(block) else 0
+            self._out.append(f.frame(f.CONTINUATION, flags, stream_id, block[at:at + size]))
 
     async def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> None:
-        conn = self._conn
         view = memoryview(body)
         while view:
             if stream.done.done():
@@ -433,28 +330,34 @@ class H2Connection:
                 return
             if self._error is not None:
                 raise self._error
-            size = min(
-                conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size, len(view)
-            )
+            size = min(self._send_window, stream.send_window, self._peer_frame, len(view))
             if size <= 0:
                 self._write_soon()  # what is pending (this request's headers) goes out meanwhile
+                if stream.window is None:
+                    stream.window = asyncio.Event()
                 stream.window.clear()
                 await stream.window.wait()
                 continue
+            last = size == len(view)
             chunk = body if size == len(body) else view[:size].tobytes()
-            conn.send_data(stream_id, chunk, end_stream=size == len(view))
+            self._send_window -= size
+            stream.send_window -= size
+            self._out.append(f.frame_head(f.DATA, f.END_STREAM if last else 0, stream_id, size))
+            self._out.append(chunk)
+            stream.end_sent = last
             view = view[size:]
             self._write_soon()
             if self._wire._paused:
                 await self._wire.drain()
 
-    def _reset(self, stream_id: int) -> None:
+    def _reset(self, stream_id: int, code: int = _CANCEL) -> None:
+        self._streams.pop(stream_id, None)
         if self.closed:
             return
+        self._out.append(f.frame(f.RST_STREAM, 0, stream_id, code.to_bytes(4, "big")))
         try:
-            self._conn.reset_stream(stream_id, jh2.errors.ErrorCodes.CANCEL)
             self._write()
-        except (jh2.exceptions.ProtocolError, OSError):
+        except OSError:
             pass
 
     # -- the reader ------------------------------------------------------------------------
@@ -466,18 +369,27 @@ class H2Connection:
         try:
             if not data:
                 raise H2TransportError("the server closed the HTTP/2 connection")
-            self._handle(self._conn.receive_data(data))
-            self._write_soon()
+            try:
+                frames = self._reader.feed(data)
+            except f.FrameTooLarge as exc:
+                raise _ConnectionError(_FRAME_SIZE_ERROR, str(exc)) from None
+            for kind, flags, stream_id, payload in frames:
+                try:
+                    self._frame(kind, flags, stream_id, payload)
+                except _StreamError as exc:
+                    self._stream_error(stream_id, exc)
+            if self._out:
+                self._write_soon()
         except H2TransportError as exc:
             self._fail(exc)
-        except jh2.exceptions.ProtocolError as exc:
+        except _ConnectionError as exc:
             log.warning(
-                "HTTP/2 protocol error on the connection to %s, %d request(s) in flight: %r",
+                "HTTP/2 protocol error on the connection to %s, %d request(s) in flight: %s",
                 _origin_text(self.origin),
                 len(self._streams),
                 exc,
             )
-            self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
+            self._abort(exc)
         except OSError as exc:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
 
@@ -487,86 +399,275 @@ class H2Connection:
         else:
             self._fail(H2TransportError(f"HTTP/2 connection lost: {exc!r}"))
 
-    def _handle(self, events: List[jh2.events.Event]) -> None:
-        conn = self._conn
-        for event in events:
-            if isinstance(event, jh2.events.ResponseReceived):
-                headers = self._checked(event.headers, _RESPONSE_FLAGS)
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
-                    stream.headers = headers
-            elif isinstance(event, jh2.events.TrailersReceived):
-                self._checked(event.headers, _TRAILER_FLAGS)
-            elif isinstance(event, jh2.events.InformationalResponseReceived):
-                self._checked(event.headers, _RESPONSE_FLAGS)
-            elif isinstance(event, jh2.events.DataReceived):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
-                    stream.body.append(event.data)
-                if event.flow_controlled_length:
-                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, jh2.events.StreamEnded):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None and not stream.done.done():
-                    if stream.headers is None:
-                        stream.done.set_exception(
-                            H2TransportError("HTTP/2 stream ended without a response")
-                        )
-                    else:
-                        stream.done.set_result(None)
-            elif isinstance(event, jh2.events.StreamReset):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None and not stream.done.done():
-                    refused = event.error_code == jh2.errors.ErrorCodes.REFUSED_STREAM
-                    stream.done.set_exception(
-                        H2TransportError(
-                            f"HTTP/2 stream reset by the server ({event.error_code!r})",
-                            not_processed=refused,
-                        )
-                    )
-                    stream.window.set()  # a body waiting for flow-control credit stops
-            elif isinstance(event, jh2.events.WindowUpdated):
-                if event.stream_id:
-                    stream = self._streams.get(event.stream_id)
-                    if stream is not None:
-                        stream.window.set()
-                else:
-                    for stream in self._streams.values():
-                        stream.window.set()
-            elif isinstance(event, jh2.events.RemoteSettingsChanged):
-                self._settings.set()
-                for stream in self._streams.values():
-                    stream.window.set()
-            elif isinstance(event, jh2.events.ConnectionTerminated):
-                self._on_goaway(event)
+    def _frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
+        if self._header_block is not None and kind != f.CONTINUATION:
+            raise _ConnectionError(_PROTOCOL_ERROR, "a header block was interrupted")
+        if not self._settings.is_set() and kind != f.SETTINGS and not self.closed:
+            raise _ConnectionError(_PROTOCOL_ERROR, "the server preface is not SETTINGS")
+        if kind == f.DATA:
+            self._on_data_frame(flags, stream_id, payload)
+        elif kind == f.HEADERS:
+            self._on_headers(flags, stream_id, payload)
+        elif kind == f.WINDOW_UPDATE:
+            self._on_window_update(stream_id, payload)
+        elif kind == f.CONTINUATION:
+            self._on_continuation(flags, stream_id, payload)
+        elif kind == f.RST_STREAM:
+            self._on_rst_stream(stream_id, payload)
+        elif kind == f.SETTINGS:
+            self._on_settings(flags, stream_id, payload)
+        elif kind == f.PING:
+            if stream_id:
+                raise _ConnectionError(_PROTOCOL_ERROR, "PING on a stream")
+            if len(payload) != 8:
+                raise _ConnectionError(_FRAME_SIZE_ERROR, "PING of other than 8 bytes")
+            if not flags & f.ACK:
+                self._out.append(f.frame(f.PING, f.ACK, 0, payload))
+        elif kind == f.GOAWAY:
+            self._on_goaway(stream_id, payload)
+        elif kind == f.PRIORITY:
+            if not stream_id:
+                raise _ConnectionError(_PROTOCOL_ERROR, "PRIORITY on stream 0")
+            if len(payload) != 5:
+                raise _StreamError(_FRAME_SIZE_ERROR, "PRIORITY of other than 5 bytes")
+        elif kind == f.PUSH_PROMISE:
+            raise _ConnectionError(_PROTOCOL_ERROR, "PUSH_PROMISE although push is disabled")
+        # Frames of other types are ignored (§5.5).
 
-    def _checked(self, headers: Any, flags: Any) -> List[Any]:
-        """Received headers through h2's normalisation and validation; a header list h2
-        rejects ends the connection with ``PROTOCOL_ERROR``, as h2 itself would."""
+    def _closed_stream(self, stream_id: int, what: str) -> None:
+        """A frame for a stream that is not open: one this client opened and has closed (or
+        reset) is ignored (its frames may still be in flight); any other is an error."""
+        if not stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, f"{what} on stream 0")
+        if stream_id % 2 == 0 or stream_id >= self._next_stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, f"{what} on idle stream {stream_id}")
+
+    @staticmethod
+    def _unpad(payload: bytes, flags: int, extra: int = 0) -> bytes:
+        """The payload without its padding (and ``extra`` leading bytes of priority)."""
+        if flags & f.PADDED:
+            if not payload or payload[0] + 1 + extra > len(payload):
+                raise _ConnectionError(_PROTOCOL_ERROR, "padding longer than the frame")
+            return payload[1 + extra:len(payload) - payload[0]]
+        if extra:
+            if len(payload) < extra:
+                raise _ConnectionError(_FRAME_SIZE_ERROR, "a frame too short for its priority")
+            return payload[extra:]
+        return payload
+
+    def _on_data_frame(self, flags: int, stream_id: int, payload: bytes) -> None:
+        # Received bytes (padding included) are consumed at once and their credit goes back
+        # in half-window steps, so the windows never drop below half of WINDOW: a frame
+        # (16 KiB at most) cannot overrun them, and there is no overrun to check for.
+        size = len(payload)
+        if stream_id and size:
+            self._unacked += size
+            if self._unacked >= WINDOW // 2:
+                self._out.append(f.frame(f.WINDOW_UPDATE, 0, 0, self._unacked.to_bytes(4, "big")))
+                self._unacked = 0
+        data = self._unpad(payload, flags) if flags & f.PADDED else payload
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            self._closed_stream(stream_id, "DATA")
+            return
+        if stream.headers is None:
+            raise _StreamError(_PROTOCOL_ERROR, "DATA before the response headers")
+        end = flags & f.END_STREAM
+        stream.unacked += size
+        if stream.unacked >= WINDOW // 2 and not end:
+            self._out.append(
+                f.frame(f.WINDOW_UPDATE, 0, stream_id, stream.unacked.to_bytes(4, "big"))
+            )
+            stream.unacked = 0
+        if data:
+            stream.body.append(data)
+            stream.received += len(data)
+            if stream.expected is not None and stream.received > stream.expected:
+                raise _StreamError(_PROTOCOL_ERROR, "a body longer than its content-length")
+        if end:
+            self._end_stream(stream_id, stream)
+
+    def _on_headers(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if not stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, "HEADERS on stream 0")
+        block = self._unpad(payload, flags, 5 if flags & f.PRIORITY_FLAG else 0)
+        if flags & f.END_HEADERS:
+            self._on_header_block(stream_id, flags, block)
+        else:
+            self._header_block = (stream_id, flags, [block])
+
+    def _on_continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
+        pending = self._header_block
+        if pending is None or pending[0] != stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, "CONTINUATION without its HEADERS")
+        pending[2].append(payload)
+        if flags & f.END_HEADERS:
+            self._header_block = None
+            self._on_header_block(stream_id, pending[1], b"".join(pending[2]))
+
+    def _on_header_block(self, stream_id: int, flags: int, block: bytes) -> None:
         try:
-            return self._pipeline.inbound(headers, flags)
-        except jh2.exceptions.ProtocolError:
-            try:
-                self._conn.close_connection(error_code=jh2.errors.ErrorCodes.PROTOCOL_ERROR)
-                self._write()
-            except (jh2.exceptions.ProtocolError, OSError):
-                pass
-            raise
+            fields = decode_block(self._decoder, block)  # always: the table follows the peer
+        except HeaderDecodeError as exc:
+            raise _ConnectionError(_COMPRESSION_ERROR, str(exc)) from None
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            self._closed_stream(stream_id, "HEADERS")
+            return
+        end = flags & f.END_STREAM
+        if stream.headers is None:
+            if is_informational(fields):
+                if end:
+                    raise _StreamError(_PROTOCOL_ERROR, "END_STREAM on an informational answer")
+                self._checked(fields, RESPONSE_FLAGS)
+                return
+            stream.headers = self._checked(fields, RESPONSE_FLAGS)
+            length = stream.headers[1].get("content-length")
+            if length is not None:
+                try:
+                    stream.expected = int(length, 10)
+                except ValueError:
+                    raise _StreamError(
+                        _PROTOCOL_ERROR, f"Invalid content-length header: {length}"
+                    ) from None
+        elif not end:
+            raise _StreamError(_PROTOCOL_ERROR, "trailers without END_STREAM")
+        else:
+            self._checked(fields, TRAILER_FLAGS)
+        if end:
+            self._end_stream(stream_id, stream)
 
-    def _on_goaway(self, event: jh2.events.ConnectionTerminated) -> None:
+    def _checked(self, fields: List[Any], flags: Any) -> List[Any]:
+        try:
+            return self._pipeline.inbound(fields, flags)
+        except ProtocolError as exc:
+            raise _StreamError(_PROTOCOL_ERROR, str(exc)) from None
+
+    def _end_stream(self, stream_id: int, stream: _Stream) -> None:
+        if stream.expected is not None and stream.received != stream.expected:
+            raise _StreamError(_PROTOCOL_ERROR, "a body shorter than its content-length")
+        del self._streams[stream_id]
+        if not stream.done.done():
+            stream.done.set_result(None)
+
+    def _stream_error(self, stream_id: int, exc: _StreamError) -> None:
+        stream = self._streams.get(stream_id)
+        if stream_id % 2 and stream_id < self._next_stream_id:  # never reset an idle stream
+            self._reset(stream_id, exc.code)
+        if stream is not None and not stream.done.done():
+            stream.done.set_exception(H2TransportError(f"HTTP/2 malformed answer: {exc}"))
+            stream.wake()  # a body waiting for flow-control credit stops
+
+    def _on_rst_stream(self, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise _ConnectionError(_FRAME_SIZE_ERROR, "RST_STREAM of other than 4 bytes")
+        stream = self._streams.pop(stream_id, None)
+        if stream is None:
+            self._closed_stream(stream_id, "RST_STREAM")
+            return
+        code = int.from_bytes(payload, "big")
+        if not stream.done.done():
+            stream.done.set_exception(
+                H2TransportError(
+                    f"HTTP/2 stream reset by the server ({f.error_name(code)})",
+                    not_processed=code == _REFUSED_STREAM,
+                )
+            )
+        stream.wake()
+
+    def _on_window_update(self, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise _ConnectionError(_FRAME_SIZE_ERROR, "WINDOW_UPDATE of other than 4 bytes")
+        increment = int.from_bytes(payload, "big") & 0x7FFFFFFF
+        if not stream_id:
+            if not increment:
+                raise _ConnectionError(_PROTOCOL_ERROR, "a connection WINDOW_UPDATE of 0")
+            self._send_window += increment
+            if self._send_window > f.MAX_WINDOW:
+                raise _ConnectionError(_FLOW_CONTROL_ERROR, "the connection window overflowed")
+            for open_stream in self._streams.values():
+                open_stream.wake()
+            return
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            self._closed_stream(stream_id, "WINDOW_UPDATE")
+            return
+        if not increment:
+            raise _StreamError(_PROTOCOL_ERROR, "a stream WINDOW_UPDATE of 0")
+        stream.send_window += increment
+        if stream.send_window > f.MAX_WINDOW:
+            raise _StreamError(_FLOW_CONTROL_ERROR, "the stream window overflowed")
+        stream.wake()
+
+    def _on_settings(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, "SETTINGS on a stream")
+        if flags & f.ACK:
+            if payload:
+                raise _ConnectionError(_FRAME_SIZE_ERROR, "a SETTINGS acknowledgement with data")
+            return
+        if len(payload) % 6:
+            raise _ConnectionError(_FRAME_SIZE_ERROR, "SETTINGS of a length not a multiple of 6")
+        for at in range(0, len(payload), 6):
+            code = payload[at] << 8 | payload[at + 1]
+            value = int.from_bytes(payload[at + 2:at + 6], "big")
+            if code == 0x1:  # HEADER_TABLE_SIZE: our blocks say "no dynamic table" again
+                self._table_update = True
+            elif code == 0x2 and value > 1:
+                raise _ConnectionError(_PROTOCOL_ERROR, "ENABLE_PUSH other than 0 or 1")
+            elif code == 0x3:
+                self._peer_streams = value
+            elif code == 0x4:
+                if value > f.MAX_WINDOW:
+                    raise _ConnectionError(_FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE too large")
+                delta = value - self._peer_window
+                self._peer_window = value
+                for stream in self._streams.values():
+                    stream.send_window += delta
+                    if stream.send_window > f.MAX_WINDOW:
+                        raise _ConnectionError(_FLOW_CONTROL_ERROR, "a stream window overflowed")
+            elif code == 0x5:
+                if not f.DEFAULT_MAX_FRAME_SIZE <= value < 1 << 24:
+                    raise _ConnectionError(_PROTOCOL_ERROR, "MAX_FRAME_SIZE out of range")
+                self._peer_frame = value
+        self._out.append(_SETTINGS_ACK)
+        self._settings.set()
+        for stream in self._streams.values():
+            stream.wake()
+
+    def _on_goaway(self, stream_id: int, payload: bytes) -> None:
+        if stream_id:
+            raise _ConnectionError(_PROTOCOL_ERROR, "GOAWAY on a stream")
+        if len(payload) < 8:
+            raise _ConnectionError(_FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes")
         self.goaway = True
-        last = event.last_stream_id or 0
+        last = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
+        code = int.from_bytes(payload[4:8], "big")
         log.debug(
-            "GOAWAY from %s (last stream %s, %r)", _origin_text(self.origin), last, event.error_code
+            "GOAWAY from %s (last stream %s, %s)", _origin_text(self.origin), last,
+            f.error_name(code),
         )
-        for stream_id, stream in self._streams.items():
-            if stream_id > last and not stream.done.done():
+        for sid, stream in list(self._streams.items()):
+            if sid > last and not stream.done.done():
+                del self._streams[sid]
                 stream.done.set_exception(
                     H2TransportError("HTTP/2 GOAWAY: request not processed", not_processed=True)
                 )
-                stream.window.set()
+                stream.wake()
         if not self._streams:
             _background(self.aclose())
+
+    def _abort(self, exc: _ConnectionError) -> None:
+        """A connection error: ``GOAWAY`` with its code, then every stream fails."""
+        if not self.closed:
+            self._out.append(f.frame(
+                f.GOAWAY, 0, 0, (0).to_bytes(4, "big") + exc.code.to_bytes(4, "big")
+            ))
+            try:
+                self._write()
+            except OSError:
+                pass
+        self._fail(H2TransportError(f"HTTP/2 connection lost: {exc}"))
 
     def _fail(self, error: H2TransportError) -> None:
         if self._error is None:
@@ -576,15 +677,13 @@ class H2Connection:
         for stream in self._streams.values():
             if not stream.done.done():
                 stream.done.set_exception(error)
-            stream.window.set()
-        transport = self._wire.transport
-        if transport is not None:
-            transport.close()
+            stream.wake()
+        self._wire.close()
 
     def _write_soon(self) -> None:
-        """Send what the state machine has queued at the end of this loop turn: the frames of
-        the requests and answers handled in one turn go out in one write (one TLS record
-        and one system call instead of one per request)."""
+        """Send what is queued at the end of this loop turn: the frames of the requests and
+        answers handled in one turn go out in one write (one TLS record and one system call
+        instead of one per request)."""
         if not self._flush_pending:
             self._flush_pending = True
             self._loop.call_soon(self._flush)
@@ -594,19 +693,21 @@ class H2Connection:
         self._write()
 
     def _write(self) -> None:
-        data = self._conn.data_to_send()
-        transport = self._wire.transport
-        if data and transport is not None and not transport.is_closing():
-            transport.write(data)
+        out = self._out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._wire.write(data)
 
     # -- closing ---------------------------------------------------------------------------
 
     async def aclose(self) -> None:
         if not self.closed:
+            self._out.append(f.frame(f.GOAWAY, 0, 0, bytes(8)))  # NO_ERROR
             try:
-                self._conn.close_connection()
                 self._write()
-            except (jh2.exceptions.ProtocolError, OSError):
+            except OSError:
                 pass
         self._fail(H2TransportError("HTTP/2 connection closed"))
         await asyncio.shield(self._wire.closed)

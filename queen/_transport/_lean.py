@@ -55,6 +55,10 @@ _USER_AGENT = "queen-turbo"
 _LOWAT_CAP = 1 << 20
 _LOWAT_FALLBACK = 0.002
 _SO_RCVLOWAT = getattr(socket, "SO_RCVLOWAT", None)
+# Header names as received -> their lower-case text: a server sends the same few names in
+# every answer.
+_NAMES: Dict[bytes, str] = {}
+_NAMES_KEPT = 256
 
 
 class _Stale(Exception):
@@ -227,12 +231,17 @@ class _Connection(asyncio.Protocol):
         self._reason = reason.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
+        key = _NAMES.get(name)
+        if key is None:
+            key = name.decode("latin-1").lower()
+            if len(_NAMES) < _NAMES_KEPT:
+                _NAMES[name] = key
         text = value.decode("latin-1")
-        if key in self._headers:
-            self._headers[key] += ", " + text
+        headers = self._headers
+        if key in headers:
+            headers[key] += ", " + text
         else:
-            self._headers[key] = text
+            headers[key] = text
         if key == "content-length" or key == "transfer-encoding":
             self._chunked_or_length = True
 

@@ -6,12 +6,13 @@ import datetime as dt
 import logging
 from typing import Any, Dict, List
 
+import orjson
 import pytest
 
 from queen import Queen, QueenHttpError
 from queen.testing import QueenTestServer
 
-from .conftest import FakeTransport, RecordingBroker, make_client, response
+from .conftest import FakeTransport, RecordingBroker, make_client, refused, response
 
 
 async def _pop(queen: Queen, name: str, n: int = 1, **kw: Any) -> List[Any]:
@@ -208,6 +209,61 @@ async def test_batch_ack_error_shapes(queen: Queen, broker: RecordingBroker) -> 
     q = make_client("http://a:1", retry_attempts=1, transport=FakeTransport(response(500)))
     result = await q.ack(msgs)
     assert result["success"] is False and result["error"]
+
+
+
+_PID = "0195f1c4-02d2-7a9e-8c11-5d7e2f3a4b6c"
+_BATCH = [{"transactionId": f"t{i}", "partitionId": _PID, "leaseId": "l"} for i in range(3)]
+
+
+def _entry(i: int, **over: Any) -> Dict[str, Any]:
+    return {"dlq": False, "error": None, "index": i, "leaseReleased": False,
+            "partitionName": "Default", "queueName": "q", "success": True,
+            "transactionId": f"t{i}", **over}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [response(200, [_entry(0), _entry(1), _entry(2, leaseReleased=True)])],
+        [response(200, [_entry(0), _entry(1, success=False, error="Message not found"),
+                        _entry(2, success=False, error=None)])],
+        [response(200, [_entry(0), 3, None])],  # entries that are not objects: refusals
+        [response(200, [_entry(0)])],  # an answer shorter than the batch
+        [response(200, [])],
+        [response(200, b"")],
+        [response(204, b"[1]")],
+        [response(200, {"success": False, "error": "db gone"})],
+        [response(200, {"success": False})],
+        [response(200, "text")],
+        [response(200, b'[{"success":true,"error":"\\u00e9"}, {"success":"yes"}]')],
+        [response(200, b"[{not json"), response(200, [_entry(0), _entry(1), _entry(2)])],
+        [response(500)],
+        [response(400, {"error": "bad"})],
+        [refused()],
+    ],
+)
+async def test_consumer_batch_settle_answers_what_ack_answers(script: List[Any]) -> None:
+    # The consumer settles its batches without decoding the broker's results: everything
+    # else it reads (success, error, failed) is what ack() answers, for every answer shape.
+    def client() -> Queen:
+        return make_client("http://a:1", retry_attempts=2, retry_delay_millis=1,
+                           transport=FakeTransport(*script))
+
+    for status, context in ((True, {}), ("retry", {"group": "g", "error": "e"})):
+        expected = await client().ack(_BATCH, status, context)
+        expected.pop("results", None)
+        assert await client()._settle_batch(_BATCH, status, context) == expected
+    sent = FakeTransport(response(200, [_entry(0), _entry(1), _entry(2)]))
+    await make_client("http://a:1", transport=sent)._settle_batch(_BATCH, False, {"group": "g"})
+    (method, url, body, _), = sent.sends
+    assert (method, url) == ("POST", "http://a:1/api/v1/ack/batch")
+    assert body is not None and orjson.loads(body) == {
+        "acknowledgments": [{"transactionId": m["transactionId"], "partitionId": _PID,
+                             "status": "failed", "error": None, "leaseId": "l"}
+                            for m in _BATCH],
+        "consumerGroup": "g",
+    }
 
 
 # -- renew -----------------------------------------------------------------------------------

@@ -53,6 +53,28 @@ async def test_full_query_and_partition_route(queen: Queen, broker: RecordingBro
     )
 
 
+async def test_consume_queries_when_the_idle_deadline_caps_the_timeout(
+    queen: Queen, broker: RecordingBroker
+) -> None:
+    # consume() builds its query once; only the timeout changes, capped by idle_millis.
+    await queen.queue("cq").push({"data": 1})
+    seen: List[Any] = []
+    await (
+        queen.queue("cq").group("g+h").subscription_mode("all").namespace("ns").task("tk")
+        .partitions(2).batch(3).timeout_millis(800).idle_millis(400).consume(seen.extend)
+    )
+    assert [m["data"] for m in seen] == [1]
+    queries = _query(broker)
+    timeouts = []
+    for query in queries:
+        head, _, rest = query.partition("&timeout=")
+        timeout, _, tail = rest.partition("&")
+        assert head == "batch=3&wait=true"
+        assert tail == "consumerGroup=g%2Bh&subscriptionMode=all&namespace=ns&task=tk&partitions=2"
+        timeouts.append(int(timeout))
+    assert len(timeouts) >= 2 and all(1 <= t <= 400 for t in timeouts)
+
+
 async def test_a_reused_builder_sends_its_current_settings(
     queen: Queen, broker: RecordingBroker
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, List, Optional, Tuple
 
-from queen._transport._h2 import _Wire
+from queen._transport._h2wire import Wire as _Wire
 
 
 class Sink:

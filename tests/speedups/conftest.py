@@ -54,3 +54,8 @@ def codec(impl: str) -> ModuleType:
 @pytest.fixture
 def batch(impl: str) -> ModuleType:
     return load("batch", impl)
+
+
+@pytest.fixture
+def acks(impl: str) -> ModuleType:
+    return load("acks", impl)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import sys
 import threading
 import time
 from types import ModuleType
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from queen._errors import QueenPayloadError, QueenValidationError
+from queen._message import message_class
 from queen._speedups import load
 
 PREFIX = b'{"queue":"q","partition":"p","payload":'
@@ -458,9 +461,34 @@ def test_decode_pop(codec: ModuleType, message_cls: type) -> None:
     assert top == orjson.loads(body)
     assert messages == [MSG, {**MSG, "id": "2"}]
     assert all(type(m) is message_cls for m in messages)
-    assert messages[0] is not top["messages"][0]
-    messages[0]["x"] = 1
-    assert "x" not in top["messages"][0]
+    # The messages are the answer's entries themselves (no second copy of every message).
+    assert top["messages"] == [messages[0], None, messages[1]]
+    assert top["messages"][0] is messages[0] and top["messages"][2] is messages[1]
+
+
+def test_decode_pop_retypes_only_what_it_owns(codec: ModuleType) -> None:
+    # A message class with instance storage of its own cannot share a dict's layout: its
+    # messages are built by the class, as any custom class's are.
+    class WithSlot(Message):
+        __slots__ = ("extra",)
+
+    class WithDict(dict):  # type: ignore[type-arg]
+        pass
+
+    body = orjson.dumps({"messages": [MSG, {**MSG, "id": "2"}]})
+    for cls in (WithSlot, WithDict):
+        top, messages = codec.decode_pop(body, cls)
+        assert messages == [MSG, {**MSG, "id": "2"}]
+        assert [type(m) for m in messages] == [cls, cls]
+        assert top["messages"][0] is messages[0]
+    plain = message_class(None, "g")
+    base = sys.getrefcount(plain)
+    top, messages = codec.decode_pop(body, plain)
+    assert sys.getrefcount(plain) == base + 2  # each instance holds its class
+    assert messages[0]["trace"] is not None and "trace" in messages[1]
+    assert gc.is_tracked(messages[0])
+    del top, messages
+    assert sys.getrefcount(plain) == base
 
 
 @pytest.mark.parametrize(
@@ -745,6 +773,11 @@ def test_decode_pop_compiled_equals_pure(messages: List[Any], extra: dict) -> No
     p = load("codec", "pure").decode_pop(body, Message)
     assert c == p
     assert [type(m) for m in c[1]] == [type(m) for m in p[1]]
+    for top, out in (c, p):
+        assert [m for m in top["messages"] if m is not None] == out
+        assert all(
+            a is b for a, b in zip([m for m in top["messages"] if m is not None], out)
+        )
 
 
 # -- batch ack bodies --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Meter, args, emit, payload, run
+from floor import ack_batch_body
 
 BATCH = 100
 
@@ -80,11 +81,7 @@ async def pop_ack(p: Dict[str, Any], conn: Conn, q: str) -> Dict[str, Any]:
             msgs: List[Dict[str, Any]] = orjson.loads(body)["messages"] if body else []
             if not msgs:
                 break
-            acks = [{"transactionId": m["transactionId"], "partitionId": m["partitionId"],
-                     "status": "completed", "error": None, "leaseId": m["leaseId"]}
-                    for m in msgs]
-            answer = await conn.request(post("/api/v1/ack/batch", orjson.dumps(
-                {"acknowledgments": acks, "consumerGroup": None})))
+            answer = await conn.request(post("/api/v1/ack/batch", ack_batch_body(msgs)))
             orjson.loads(answer)
             got += len(msgs)
     return meter.result(got)

@@ -26,6 +26,13 @@ from _common import Meter, args, emit, payload
 BATCH = 100
 
 
+def ack_batch_body(msgs: List[Dict[str, Any]]) -> bytes:
+    """The batch ack of popped messages, with every field the client sends."""
+    acks = [{"transactionId": m["transactionId"], "partitionId": m["partitionId"],
+             "status": "completed", "error": None, "leaseId": m["leaseId"]} for m in msgs]
+    return orjson.dumps({"acknowledgments": acks, "consumerGroup": None})
+
+
 class Conn:
     def __init__(self, url: str) -> None:
         host, _, port = url[len("http://"):].partition(":")
@@ -92,11 +99,7 @@ def pop_ack(p: Dict[str, Any], c: Conn, q: str) -> Dict[str, Any]:
             msgs: List[Dict[str, Any]] = orjson.loads(body)["messages"] if body else []
             if not msgs:
                 break
-            acks = [{"transactionId": m["transactionId"], "partitionId": m["partitionId"],
-                     "status": "completed", "error": None, "leaseId": m["leaseId"]}
-                    for m in msgs]
-            _, answer = c.request("POST", "/api/v1/ack/batch", orjson.dumps(
-                {"acknowledgments": acks, "consumerGroup": None}))
+            _, answer = c.request("POST", "/api/v1/ack/batch", ack_batch_body(msgs))
             orjson.loads(answer)
             meter.latencies.append(time.perf_counter() - t)
             got += len(msgs)

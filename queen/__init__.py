@@ -25,6 +25,7 @@ from ._defaults import (
     QUEUE_DEFAULTS,
 )
 from ._errors import (
+    QueenConnectError,
     QueenConnectionError,
     QueenError,
     QueenHttpError,
@@ -63,6 +64,7 @@ __all__ = [
     "DLQResponse",
     "Message",
     "Queen",
+    "QueenConnectError",
     "QueenConnectionError",
     "QueenError",
     "QueenHttpError",

@@ -9,6 +9,8 @@ instead of matching message text::
         ├── QueenHttpError               non-2xx answer; retriable for 5xx, 408, 429
         │                                (also an httpx.HTTPStatusError)
         ├── QueenConnectionError         no answer at all; retriable (also an httpx.TransportError)
+        │   ├── QueenConnectError        the connection could not be opened (refused, DNS,
+        │   │                            TLS handshake); also an httpx.ConnectError
         │   └── QueenTimeoutError        the request deadline expired; also a TimeoutError
         │                                (and an httpx.TimeoutException)
         ├── QueenServerError             a 2xx body that reports failure; retriable set by the
@@ -48,6 +50,7 @@ from typing import Any, Mapping, Optional, Union
 import httpx
 
 __all__ = [
+    "QueenConnectError",
     "QueenConnectionError",
     "QueenError",
     "QueenHttpError",
@@ -224,6 +227,12 @@ class QueenConnectionError(_Exchange, QueenError, httpx.TransportError):
 
     def __str__(self) -> str:
         return self._with_exchange(self.message)
+
+
+class QueenConnectError(QueenConnectionError, httpx.ConnectError):
+    """The connection could not be opened: refused, unreachable, a DNS failure, a failed TLS
+    handshake. queen-mq let httpx's ``ConnectError`` through for these, so code that catches
+    it keeps working."""
 
 
 class QueenTimeoutError(QueenConnectionError, httpx.TimeoutException, TimeoutError):

@@ -66,6 +66,7 @@ from ._h2wire import Wire as _Wire
 
 __all__ = [
     "MAX_STREAMS_CAP",
+    "H2ConnectError",
     "H2Connection",
     "H2Pool",
     "H2TransportError",
@@ -117,6 +118,11 @@ class H2TransportError(Exception):
         super().__init__(message)
         self.not_processed = not_processed
         self.no_response = no_response
+
+
+class H2ConnectError(H2TransportError):
+    """The connection could not be opened (refused, unreachable, DNS, the TLS handshake);
+    raised from the ``OSError`` that says why."""
 
 
 class PriorKnowledgeRejected(H2TransportError):
@@ -201,23 +207,26 @@ class H2Connection:
         tls = scheme == "https"
         loop = asyncio.get_running_loop()
         wire: _Wire
-        if tls and ssl_context is not None and lean_tls(loop):
-            _, wire = await loop.create_connection(
-                lambda: TlsWire(loop, ssl_context, host), host, port
-            )
-            try:
-                await wire.handshake  # type: ignore[attr-defined]
-            except BaseException:
-                wire.close()
-                raise
-        else:
-            _, wire = await loop.create_connection(
-                lambda: _Wire(loop),
-                host,
-                port,
-                ssl=ssl_context if tls else None,
-                server_hostname=host if tls else None,
-            )
+        try:
+            if tls and ssl_context is not None and lean_tls(loop):
+                _, wire = await loop.create_connection(
+                    lambda: TlsWire(loop, ssl_context, host), host, port
+                )
+                try:
+                    await wire.handshake  # type: ignore[attr-defined]
+                except BaseException:
+                    wire.close()
+                    raise
+            else:
+                _, wire = await loop.create_connection(
+                    lambda: _Wire(loop),
+                    host,
+                    port,
+                    ssl=ssl_context if tls else None,
+                    server_hostname=host if tls else None,
+                )
+        except OSError as exc:
+            raise H2ConnectError(str(exc) or type(exc).__name__) from exc
         if tls and wire.alpn() != "h2":
             wire.close()
             raise Http1Negotiated()

@@ -40,9 +40,16 @@ import jh2.exceptions
 
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
-from ._h2 import H2Pool, H2TransportError, Http1Negotiated, Origin, PriorKnowledgeRejected
+from ._h2 import (
+    H2ConnectError,
+    H2Pool,
+    H2TransportError,
+    Http1Negotiated,
+    Origin,
+    PriorKnowledgeRejected,
+)
 from ._lean import LeanTransport
-from ._tls import TlsOptions, misconfiguration, ssl_context
+from ._tls import TlsOptions, connection_error, ssl_context
 
 __all__ = ["HttpxTransport"]
 
@@ -228,15 +235,10 @@ class HttpxTransport:
                 url=url,
                 retriable=False,
             ) from exc
+        except (httpx.ConnectError, H2ConnectError) as exc:
+            raise connection_error(exc, method, url, connecting=True) from exc
         except (httpx.HTTPError, H2TransportError, jh2.exceptions.H2Error, OSError) as exc:
-            problem = misconfiguration(exc)
-            if problem is not None:
-                raise QueenConnectionError(
-                    problem, method=method, url=url, retriable=False
-                ) from exc
-            raise QueenConnectionError(
-                str(exc) or type(exc).__name__, method=method, url=url
-            ) from exc
+            raise connection_error(exc, method, url) from exc
 
     async def _send_h2(
         self,

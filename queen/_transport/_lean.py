@@ -42,7 +42,7 @@ import httptools
 
 from .._errors import QueenConnectionError, QueenTimeoutError
 from ._base import RawResponse
-from ._tls import TlsOptions, misconfiguration, ssl_context
+from ._tls import TlsOptions, connection_error, ssl_context
 
 __all__ = ["KEEPALIVE_EXPIRY_SECONDS", "LeanTransport"]
 
@@ -435,6 +435,9 @@ class _Pool:
         except asyncio.TimeoutError:
             self.forget(conn)
             raise _Timeout() from None
+        except OSError as exc:  # refused, unreachable, DNS, the TLS handshake
+            self.forget(conn)
+            raise connection_error(exc, connecting=True) from exc
         except BaseException:
             self.forget(conn)
             raise
@@ -621,13 +624,7 @@ class LeanTransport:
             exc.method, exc.url = method, url
             raise
         except OSError as exc:
-            problem = misconfiguration(exc)
-            if problem is not None:
-                raise QueenConnectionError(
-                    problem, method=method, url=url, retriable=False
-                ) from exc
-            detail = str(exc) or type(exc).__name__
-            raise QueenConnectionError(detail, method=method, url=url) from exc
+            raise connection_error(exc, method, url) from exc
 
     async def _once(self, loop: asyncio.AbstractEventLoop, pool: _Pool, data: bytes,
                     tail: bytes, deadline: float, fresh: bool) -> RawResponse:

@@ -15,9 +15,9 @@ import os
 import ssl
 from typing import NamedTuple, Optional, Sequence, Tuple
 
-from .._errors import QueenValidationError
+from .._errors import QueenConnectError, QueenConnectionError, QueenValidationError
 
-__all__ = ["TlsOptions", "misconfiguration", "ssl_context"]
+__all__ = ["TlsOptions", "connection_error", "misconfiguration", "ssl_context"]
 
 log = logging.getLogger("queen.client.transport")
 
@@ -168,3 +168,16 @@ def misconfiguration(exc: Optional[BaseException]) -> Optional[str]:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return None
+
+
+def connection_error(
+    exc: BaseException, method: str = "", url: str = "", *, connecting: bool = False
+) -> QueenConnectionError:
+    """The error a transport failure ``exc`` becomes: a :class:`QueenConnectError` when the
+    connection could not be opened (``connecting``), not retriable when ``exc`` is a TLS
+    misconfiguration (see :func:`misconfiguration`)."""
+    cls = QueenConnectError if connecting else QueenConnectionError
+    problem = misconfiguration(exc)
+    if problem is not None:
+        return cls(problem, method=method, url=url, retriable=False)
+    return cls(str(exc) or type(exc).__name__, method=method, url=url)

@@ -10,7 +10,7 @@ import queen
 import queen.types
 
 # §1.2 + §1.3 of the contract, plus our additions QueenValidationError, QueenPayloadError,
-# QueenTypeError, and __reference_version__.
+# QueenTypeError, QueenConnectError and __reference_version__.
 EXPECTED_ALL = {
     "Queen",
     "Admin",
@@ -29,6 +29,7 @@ EXPECTED_ALL = {
     "QueenError",
     "QueenHttpError",
     "QueenConnectionError",
+    "QueenConnectError",
     "QueenTimeoutError",
     "QueenServerError",
     "QueenUnsupportedError",
@@ -100,6 +101,8 @@ def test_error_tree() -> None:
     assert issubclass(queen.QueenHttpError, queen.QueenError)
     assert issubclass(queen.QueenHttpError, httpx.HTTPStatusError)
     assert issubclass(queen.QueenConnectionError, httpx.TransportError)
+    assert issubclass(queen.QueenConnectError, queen.QueenConnectionError)
+    assert issubclass(queen.QueenConnectError, httpx.ConnectError)
     assert issubclass(queen.QueenTimeoutError, queen.QueenConnectionError)
     assert issubclass(queen.QueenTimeoutError, TimeoutError)
     assert issubclass(queen.QueenTimeoutError, httpx.TimeoutException)

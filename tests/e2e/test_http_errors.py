@@ -7,12 +7,19 @@ those httpx errors too, with the real request and answer behind them.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Dict
 
 import httpx
 import pytest
 
-from queen import Queen, QueenConnectionError, QueenHttpError, QueenTimeoutError
+from queen import (
+    Queen,
+    QueenConnectError,
+    QueenConnectionError,
+    QueenHttpError,
+    QueenTimeoutError,
+)
 from queen.testing import QueenTestServer
 
 
@@ -63,3 +70,47 @@ async def test_a_timeout_names_its_request() -> None:
     assert str(error) == f"Request timeout after 50ms (GET {url})"
     assert error.message == "Request timeout after 50ms"
     assert error.request.url == httpx.URL(url)
+
+
+async def _closed_port() -> int:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port: int = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    return port
+
+
+@pytest.mark.parametrize(
+    "scheme, options",
+    [("http", {}), ("https", {}), ("http", {"http2_prior_knowledge": True})],
+    ids=["http", "https", "h2c"],
+)
+async def test_a_refused_connection_is_an_httpx_connect_error(
+    scheme: str, options: Dict[str, Any]
+) -> None:
+    # queen-mq let httpx.ConnectError through: `except httpx.ConnectError` keeps working.
+    url = f"{scheme}://127.0.0.1:{await _closed_port()}"
+    async with Queen(url, handle_signals=False, retry_attempts=1, **options) as queen:
+        with pytest.raises(httpx.ConnectError) as info:
+            await queen.admin.health()
+    error = info.value
+    assert isinstance(error, QueenConnectError) and isinstance(error, QueenConnectionError)
+    assert error.retriable is True and not isinstance(error, QueenTimeoutError)
+    assert (error.method, error.url) == ("GET", f"{url}/health")
+
+
+async def test_an_answer_lost_after_connecting_is_not_a_connect_error() -> None:
+    async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with Queen(url, handle_signals=False, retry_attempts=1) as queen:
+            with pytest.raises(QueenConnectionError, match="without an answer") as info:
+                await queen.admin.health()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert not isinstance(info.value, httpx.ConnectError)

@@ -14,6 +14,7 @@ import ssl
 from pathlib import Path
 from typing import Any, AsyncIterator, List, Optional
 
+import httpx
 import pytest
 from _ingress import Pki, make_pki
 
@@ -106,6 +107,7 @@ async def test_an_untrusted_certificate_fails_at_once(
     async with _client(front.url) as queen:  # type: ignore[attr-defined]
         error = await _raises_config_error(queen, "certificate verification failed", caplog)
         assert "tls_ca_bundle" in str(error)
+        assert isinstance(error, httpx.ConnectError)  # the handshake is part of connecting
     async with _client(front.url, tls_ca_bundle=pki.ca) as queen:  # type: ignore[attr-defined]
         assert (await queen.queue("cfg").create())["configured"] is True
 
@@ -115,9 +117,10 @@ async def test_https_to_a_plain_http_port_fails_at_once(
 ) -> None:
     https = broker.url.replace("http://", "https://")
     async with _client(https) as queen:
-        await _raises_config_error(
+        error = await _raises_config_error(
             queen, "does not speak TLS on this port; use an http:// URL", caplog
         )
+    assert isinstance(error, httpx.ConnectError)
     assert broker.nodes[0].accepted_connections == 1
 
 

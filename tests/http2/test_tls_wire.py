@@ -16,7 +16,7 @@ from _ingress import Pki, make_pki
 from _peer import serve_h2
 
 import queen._transport._h2 as h2_module
-from queen._transport._h2 import H2Pool, H2TransportError
+from queen._transport._h2 import H2ConnectError, H2Pool, H2TransportError
 from queen._transport._h2wire import TlsWire, lean_tls
 from queen._transport._tls import TlsOptions, ssl_context
 
@@ -113,8 +113,9 @@ async def test_an_untrusted_certificate_fails_the_handshake(pki: Pki, own_tls: b
     pool = H2Pool(ssl_context(TlsOptions(ca_bundle=pki.other_ca), ["h2", "http/1.1"]))
     try:
         async with EchoServer(pki) as server:
-            with pytest.raises(ssl.SSLCertVerificationError):
+            with pytest.raises(H2ConnectError) as info:
                 await asyncio.wait_for(_post(pool, server.port, b"x"), GUARD)
+        assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
     finally:
         await pool.aclose()
 
@@ -127,8 +128,9 @@ async def test_a_server_that_drops_the_handshake(pool: H2Pool) -> None:
     server = await asyncio.start_server(drop, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        with pytest.raises((ssl.SSLError, ConnectionError)):
+        with pytest.raises(H2ConnectError) as info:
             await asyncio.wait_for(_post(pool, port, b"x"), GUARD)
+        assert isinstance(info.value.__cause__, (ssl.SSLError, ConnectionError))
     finally:
         server.close()
 

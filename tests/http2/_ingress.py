@@ -8,6 +8,7 @@ tests can tell which protocol was really spoken and how many TCP connections car
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
@@ -26,13 +27,23 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["Broker", "LogLine", "Nginx", "Pki", "free_port", "make_pki"]
+__all__ = ["Broker", "LogLine", "Nginx", "Pki", "free_port", "free_ports", "make_pki"]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> List[int]:
+    """``count`` distinct free ports: each socket stays bound until all are picked, since a
+    port just released may be handed out again (two nginx listeners on one port merge)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def _wait_listening(port: int, proc: subprocess.Popen, what: str, timeout: float = 10.0) -> None:
@@ -222,7 +233,7 @@ class Nginx:
 
     def __init__(self, broker_port: int, pki: Pki, directory: Path) -> None:
         self.dir = directory
-        self.ports: Dict[str, int] = {name: free_port() for name in self.NAMES}
+        self.ports: Dict[str, int] = dict(zip(self.NAMES, free_ports(len(self.NAMES))))
         for sub in ("logs", "tmp"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
         self.access_log = directory / "logs" / "access.log"

@@ -240,7 +240,6 @@ async def test_order_and_exactly_once_under_concurrency_and_faults(
     options = {"message_count": 25, "time_millis": 5, "max_size": 150, "retry_delay_millis": 5}
     async with _proxied(any_broker) as (proxy, queen):
         faults = _Faults(any_broker, proxy)
-        done = asyncio.Event()
 
         async def produce(partition: str, k: int) -> None:
             qb = queen.queue(name).partition(partition).buffer(options)
@@ -250,19 +249,18 @@ async def test_order_and_exactly_once_under_concurrency_and_faults(
                     await asyncio.sleep(0.005)  # a producer that has other work too
 
         async def inject() -> None:
+            # A bounded number of rounds: the faults queue up until requests consume them, so
+            # injecting until the producers finish could outpace a slow broker for ever.
             faults.slow(0.005)
-            while not done.is_set():
+            for _ in range(6):
                 faults.error(12)  # outlasts the HTTP attempts of the flushers: flushes fail too
                 await asyncio.sleep(0.05)
                 faults.lose_answer()
                 await asyncio.sleep(0.05)
 
-        injector = asyncio.ensure_future(inject())
-        await asyncio.gather(
-            *(produce(p, k) for p in partitions for k in range(producers))
-        )
-        done.set()
-        await injector
+        await asyncio.wait_for(asyncio.gather(
+            inject(), *(produce(p, k) for p in partitions for k in range(producers))
+        ), 120)
         faults.clear()
         await _until(lambda: queen.get_buffer_stats()["totalBufferedMessages"] == 0, 30)
         stats = queen.get_buffer_stats()

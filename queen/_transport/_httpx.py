@@ -273,6 +273,8 @@ class HttpxTransport:
                 ):
                     raise
                 response = await pool.request(origin, method, authority, path, headers, body)
+                if not exc.not_processed:  # the first send may have been processed
+                    response = response._replace(resent=True)
         except Http1Negotiated:
             self._routes[prefix] = None
             self._seen(prefix, HTTP1, "ALPN")
